@@ -40,7 +40,9 @@ typedef struct g4_model g4_model;
 typedef void (*g4_progress_fn)(float fraction, void *user);
 
 typedef struct g4_model_params {
-    int n_threads; /* worker threads for the forward pass; 0 = one per core */
+    int n_threads;   /* worker threads for the forward pass; 0 = one per core */
+    bool exact_math; /* multiply quantized weights in f32 after dequantizing them (slow;
+                        for checking the fast 8-bit-activation kernels) */
     g4_progress_fn progress;
     void *progress_user;
 } g4_model_params;
@@ -50,6 +52,7 @@ g4_status g4_model_load(const char *path, const g4_model_params *params, g4_mode
 void g4_model_free(g4_model *model);
 
 int32_t g4_model_vocab_size(const g4_model *model);
+int g4_model_n_threads(const g4_model *model);
 uint32_t g4_model_max_context(const g4_model *model);
 /* Human-readable description: metadata, tensor summary and the memory a context of
  * n_ctx tokens needs. Release with g4_free. */
@@ -107,8 +110,13 @@ void g4_session_free(g4_session *session);
 uint32_t g4_session_n_ctx(const g4_session *session);
 /* Number of tokens in the cache: the position the next token takes. */
 uint32_t g4_session_position(const g4_session *session);
-/* Forgets everything after the first n_keep tokens. */
+/* Forgets everything after the first n_keep tokens. Fails if a sliding-window layer no
+ * longer holds what position n_keep needs (rewinding more than one batch). */
 g4_status g4_session_truncate(g4_session *session, uint32_t n_keep);
+/* Prepares the session for a prompt: keeps the longest prefix of ids that the session
+ * already holds (at most n - 1 tokens, so that the last one is evaluated again), drops
+ * the rest, and returns how many tokens were kept; the caller then feeds ids[kept..n). */
+size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n);
 
 /* Appends tokens to the context and runs the model over them. When all_logits is not
  * NULL it receives n × vocab floats, the logits of every position; the last position's

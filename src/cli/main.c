@@ -1,14 +1,62 @@
+/* The g4 command: dispatches to one subcommand per job. */
 #include <stdio.h>
 #include <string.h>
 
-#include "g4.h"
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "answer one prompt, streaming"},
+    {"chat", cmd_chat, "talk to the model in the terminal"},
+    {"info", cmd_info, "show the model's metadata, tensors and memory needs"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text"},
+    {"template", cmd_template, "print the prompt a chat request renders to"},
+    {"eval", cmd_eval, "run a prompt and dump its logits (for checking)"},
+    {"bench", cmd_bench, "measure prefill and decode speed"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "g4 %s: local inference for Gemma 4 12B\n\nusage: g4 COMMAND [options]\n\n",
+            g4_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\ncommon options:\n"
+            "  -m, --model FILE      the model GGUF\n"
+            "  -t, --threads N       worker threads (default: one per core)\n"
+            "  -c, --ctx N           context length in tokens (default 4096)\n"
+            "  --exact               multiply quantized weights in f32 (slow; for checking)\n"
+            "\nrun / chat:\n"
+            "  -p, --prompt TEXT     the user message (run)\n"
+            "  --system TEXT         a system message\n"
+            "  --think               let the model think before answering\n"
+            "  -n, --max-tokens N    stop after N tokens (default: until the end of the turn)\n"
+            "  --temp T --top-k K --top-p P --min-p P --seed S\n"
+            "  --repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F\n"
+            "  --stop TEXT           stop before this text (repeatable)\n"
+            "\ntokenize: --text TEXT [--bos]     template: --request REQ.json\n"
+            "eval: (--ids \"2 105 ...\" | --request REQ.json) [--out LOGITS.f32] [--greedy N]\n"
+            "bench: [-p 512] [-n 128] [-r REPS] [--json]\n");
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--version") == 0) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
         printf("g4 %s\n", g4_version());
         return 0;
     }
-    fprintf(stderr, "g4: unknown command '%s'\n", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "g4: unknown command '%s' (see g4 --help)\n", argv[1]);
     return 2;
 }

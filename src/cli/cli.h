@@ -1,0 +1,51 @@
+/* Shared pieces of the g4 command's subcommands. */
+#ifndef G4_CLI_H
+#define G4_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "g4.h"
+
+/* Options common to the subcommands that load a model. */
+typedef struct cli_options {
+    const char *model_path;
+    int n_threads;
+    uint32_t n_ctx;
+    bool exact;
+    bool quiet;
+} cli_options;
+
+/* Argument cursor: cli_flag() matches a flag and takes its value. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;
+    bool failed;
+} cli_args;
+
+bool cli_flag(cli_args *a, const char *short_name, const char *long_name, const char **value);
+bool cli_switch(cli_args *a, const char *short_name, const char *long_name);
+bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo, long hi,
+             long *out);
+bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
+/* Matches -m/--model, -t/--threads, --ctx, --exact; true if one was consumed. */
+bool cli_common(cli_args *a, cli_options *opt);
+/* Reports an unknown argument and marks the parse failed. */
+void cli_unknown(cli_args *a);
+
+/* Loads the model with a progress bar on stderr; prints the error and returns NULL. */
+g4_model *cli_load_model(const cli_options *opt);
+g4_session *cli_new_session(g4_model *model, const cli_options *opt);
+int cli_error(const char *what);  /* prints "g4: what: <last error>", returns 1 */
+char *cli_read_file(const char *path, size_t *len);
+
+int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_template(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static bool name_matches(const char *arg, const char *short_name, const char *long_name)
+{
+    return (short_name && strcmp(arg, short_name) == 0) ||
+           (long_name && strcmp(arg, long_name) == 0);
+}
+
+bool cli_switch(cli_args *a, const char *short_name, const char *long_name)
+{
+    if (!name_matches(a->argv[a->i], short_name, long_name))
+        return false;
+    a->i++;
+    return true;
+}
+
+bool cli_flag(cli_args *a, const char *short_name, const char *long_name, const char **value)
+{
+    if (!name_matches(a->argv[a->i], short_name, long_name))
+        return false;
+    if (a->i + 1 >= a->argc) {
+        fprintf(stderr, "g4: %s needs a value\n", a->argv[a->i]);
+        a->failed = true;
+        a->i = a->argc;
+        return true;
+    }
+    *value = a->argv[a->i + 1];
+    a->i += 2;
+    return true;
+}
+
+bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo, long hi,
+             long *out)
+{
+    const char *text = NULL;
+    if (!cli_flag(a, short_name, long_name, &text))
+        return false;
+    if (!text)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        fprintf(stderr, "g4: %s expects an integer in %ld..%ld, got '%s'\n",
+                long_name ? long_name : short_name, lo, hi, text);
+        a->failed = true;
+        return true;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out)
+{
+    const char *text = NULL;
+    if (!cli_flag(a, short_name, long_name, &text))
+        return false;
+    if (!text)
+        return true;
+    char *end = NULL;
+    float v = strtof(text, &end);
+    if (end == text || *end || !isfinite(v)) {
+        fprintf(stderr, "g4: %s expects a number, got '%s'\n", long_name, text);
+        a->failed = true;
+        return true;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_common(cli_args *a, cli_options *opt)
+{
+    long v = 0;
+    if (cli_flag(a, "-m", "--model", &opt->model_path))
+        return true;
+    if (cli_int(a, "-t", "--threads", 1, 1024, &v)) {
+        opt->n_threads = (int)v;
+        return true;
+    }
+    if (cli_int(a, "-c", "--ctx", 1, 1 << 24, &v)) {
+        opt->n_ctx = (uint32_t)v;
+        return true;
+    }
+    if (cli_switch(a, NULL, "--exact")) {
+        opt->exact = true;
+        return true;
+    }
+    return false;
+}
+
+void cli_unknown(cli_args *a)
+{
+    fprintf(stderr, "g4: unknown argument '%s' (see g4 --help)\n", a->argv[a->i]);
+    a->failed = true;
+    a->i = a->argc;
+}
+
+int cli_error(const char *what)
+{
+    fprintf(stderr, "g4: %s: %s\n", what, g4_last_error());
+    return 1;
+}
+
+static void draw_progress(float fraction, void *user)
+{
+    (void)user;
+    int filled = (int)(fraction * 30.0f + 0.5f);
+    fprintf(stderr, "\rloading [%.*s%*s] %3d%%", filled, "##############################",
+            30 - filled, "", (int)(fraction * 100.0f + 0.5f));
+    if (fraction >= 1.0f)
+        fprintf(stderr, "\r%*s\r", 50, "");
+    fflush(stderr);
+}
+
+g4_model *cli_load_model(const cli_options *opt)
+{
+    if (!opt->model_path) {
+        fprintf(stderr, "g4: no model given (use -m MODEL.gguf)\n");
+        return NULL;
+    }
+    g4_model_params params;
+    g4_model_params_init(&params);
+    params.n_threads = opt->n_threads;
+    params.exact_math = opt->exact;
+    if (!opt->quiet)
+        params.progress = draw_progress;
+    g4_model *model = NULL;
+    if (g4_model_load(opt->model_path, &params, &model) != G4_OK) {
+        if (!opt->quiet)
+            fprintf(stderr, "\n");
+        cli_error("cannot load the model");
+        return NULL;
+    }
+    return model;
+}
+
+g4_session *cli_new_session(g4_model *model, const cli_options *opt)
+{
+    g4_session_params params;
+    g4_session_params_init(&params);
+    params.n_ctx = opt->n_ctx;
+    g4_session *session = NULL;
+    if (g4_session_new(model, &params, &session) != G4_OK) {
+        cli_error("cannot create a session");
+        return NULL;
+    }
+    return session;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "g4: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size + 4096 + 1 > cap) {
+            cap = (size + 4096 + 1) * 2;
+            char *grown = realloc(buf, cap);
+            if (!grown)
+                break;
+            buf = grown;
+        }
+        size_t got = fread(buf + size, 1, 4096, f);
+        size += got;
+        if (got < 4096)
+            break;
+    }
+    bool failed = ferror(f) || !buf;
+    fclose(f);
+    if (failed) {
+        fprintf(stderr, "g4: cannot read '%s'\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[size] = '\0';
+    if (len)
+        *len = size;
+    return buf;
+}

@@ -1,0 +1,36 @@
+/* Causal (optionally sliding-window) multi-head attention over a ring-buffer KV cache,
+ * with grouped KV heads and scale 1.0 (Gemma 4 folds the scale into its Q/K norms). */
+#ifndef G4_CPU_ATTENTION_H
+#define G4_CPU_ATTENTION_H
+
+#include <stdint.h>
+
+#include "core/threadpool.h"
+
+enum { ATTENTION_QUERY_BLOCK = 16 };
+
+typedef struct attention_args {
+    const float *q;          /* [n_tokens][n_head][head_dim] */
+    float *out;              /* [n_tokens][n_head][head_dim] */
+    int64_t n_tokens;
+    int64_t n_head;
+    int64_t n_head_kv;
+    int64_t head_dim;
+    const float *k;          /* ring of cap rows of n_head_kv * head_dim; position p at p % cap */
+    const float *v;
+    int64_t cap;
+    int64_t pos0;            /* position of the first query */
+    int64_t window;          /* 0: all earlier keys; else keys with p - t < window */
+    /* Optional, per query: keys up to this position are visible as well (a bidirectional
+     * block such as an image's soft tokens); NULL = plain causal. */
+    const int64_t *visible_end;
+    float *scratch;          /* per thread: attention_scratch_floats() floats */
+    int64_t scratch_per_thread;
+} attention_args;
+
+/* Scratch floats one thread needs for queries that see at most max_keys keys. */
+int64_t attention_scratch_floats(int64_t max_keys);
+
+void attention(threadpool *pool, const attention_args *args);
+
+#endif

@@ -1,0 +1,220 @@
+#include "cpu/matmul.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tile sizes: a tile's weight rows (64 × 3840 Q4_0 ≈ 138 KB) and activation columns
+ * (64 × 4 KB) stay in L2 while the kernel sweeps them. */
+enum { TILE_ROWS = 64, TILE_COLS = 64, EXACT_TILE_ROWS = 16, MAX_SHARED = 4 };
+
+g4_status matmul_weight_init(matmul_weight *w, const gguf_tensor *tensor, bool exact,
+                             g4_err *err)
+{
+    if (tensor->n_dims != 2)
+        return g4_fail(err, G4_ERR_FORMAT, "tensor '%.*s' has %u dimensions, expected 2",
+                       (int)tensor->name.len, tensor->name.ptr, tensor->n_dims);
+    const cpu_type_ops *ops = cpu_type_ops_best(tensor->type);
+    if (!ops)
+        return g4_fail(err, G4_ERR_UNSUPPORTED,
+                       "tensor '%.*s' has type %s, which g4 cannot multiply yet",
+                       (int)tensor->name.len, tensor->name.ptr, g4_type_name(tensor->type));
+    w->data = tensor->data;
+    w->type = tensor->type;
+    w->n_in = (int64_t)tensor->ne[0];
+    w->n_out = (int64_t)tensor->ne[1];
+    w->row_bytes = (size_t)g4_type_row_bytes(tensor->type, tensor->ne[0]);
+    w->ops = ops;
+    w->exact = exact && ops->act_type != G4_TYPE_F32;
+    return G4_OK;
+}
+
+void matmul_weight_row(const matmul_weight *w, int64_t row, float *out)
+{
+    w->ops->to_float((const char *)w->data + (size_t)row * w->row_bytes, out, w->n_in);
+}
+
+/* The largest activation row format any kernel reads (Q8_K rows or f32 rows). */
+static size_t max_act_row_bytes(int64_t n_in)
+{
+    size_t q8_0 = cpu_act_row_bytes(G4_TYPE_Q8_0, n_in);
+    size_t q8_k = n_in % 256 == 0 ? cpu_act_row_bytes(G4_TYPE_Q8_K, n_in) : 0;
+    return q8_0 > q8_k ? q8_0 : q8_k;
+}
+
+uint64_t matmul_scratch_bytes(int64_t max_in, int64_t max_tokens, int n_threads)
+{
+    return (uint64_t)max_act_row_bytes(max_in) * (uint64_t)max_tokens +
+           (uint64_t)n_threads * EXACT_TILE_ROWS * (uint64_t)max_in * sizeof(float);
+}
+
+g4_status matmul_scratch_init(matmul_scratch *s, int64_t max_in, int64_t max_tokens,
+                              int n_threads, g4_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->acts_bytes = max_act_row_bytes(max_in) * (size_t)max_tokens;
+    s->dequant_floats_per_thread = (size_t)EXACT_TILE_ROWS * (size_t)max_in;
+    s->acts = aligned_alloc(64, (s->acts_bytes + 63) / 64 * 64);
+    s->dequant = aligned_alloc(64, (s->dequant_floats_per_thread * (size_t)n_threads *
+                                        sizeof(float) + 63) / 64 * 64);
+    if (!s->acts || !s->dequant) {
+        matmul_scratch_free(s);
+        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory for matmul buffers");
+    }
+    return G4_OK;
+}
+
+void matmul_scratch_free(matmul_scratch *s)
+{
+    free(s->acts);
+    free(s->dequant);
+    memset(s, 0, sizeof *s);
+}
+
+typedef struct convert_job {
+    const cpu_type_ops *ops;
+    const float *x;
+    int64_t n_in;
+    int64_t n_tokens;
+    void *acts;
+    size_t act_stride;
+} convert_job;
+
+static void convert_rows(void *ctx, int thread, int n_threads)
+{
+    const convert_job *job = ctx;
+    for (int64_t t = thread; t < job->n_tokens; t += n_threads)
+        job->ops->quantize_act(job->x + t * job->n_in,
+                               (char *)job->acts + (size_t)t * job->act_stride, job->n_in);
+}
+
+typedef struct product_job {
+    const matmul_weight *const *ws;
+    float *const *ys;
+    int n_weights;
+    const void *acts;
+    size_t act_stride;
+    int64_t n_tokens;
+    int64_t col_blocks;
+    int64_t first_item[MAX_SHARED];   /* index of each weight's first tile */
+    int64_t n_items;
+    atomic_llong next_item;
+    float *dequant;
+    size_t dequant_floats_per_thread;
+} product_job;
+
+static int64_t tile_rows(const matmul_weight *w)
+{
+    return w->exact ? EXACT_TILE_ROWS : TILE_ROWS;
+}
+
+/* Exact mode: dequantize the tile's rows, then an f32 product. */
+static void product_tile_exact(const product_job *job, const matmul_weight *w, int64_t row0,
+                               int n_rows, int64_t col0, int n_cols, float *y, int thread)
+{
+    float *rows = job->dequant + (size_t)thread * job->dequant_floats_per_thread;
+    for (int r = 0; r < n_rows; r++)
+        matmul_weight_row(w, row0 + r, rows + (size_t)r * (size_t)w->n_in);
+    const cpu_type_ops *f32 = cpu_type_ops_best(G4_TYPE_F32);
+    f32->dot_tile(w->n_in, rows, (size_t)w->n_in * sizeof(float), n_rows,
+                  (const char *)job->acts + (size_t)col0 * job->act_stride, job->act_stride,
+                  n_cols, y + col0 * w->n_out + row0, (size_t)w->n_out);
+}
+
+static void product_tile(const product_job *job, int64_t item, int thread)
+{
+    int wi = 0;
+    while (wi + 1 < job->n_weights && item >= job->first_item[wi + 1])
+        wi++;
+    const matmul_weight *w = job->ws[wi];
+    float *y = job->ys[wi];
+    int64_t local = item - job->first_item[wi];
+    int64_t row0 = (local / job->col_blocks) * tile_rows(w);
+    int64_t col0 = (local % job->col_blocks) * TILE_COLS;
+    int n_rows = (int)(w->n_out - row0 < tile_rows(w) ? w->n_out - row0 : tile_rows(w));
+    int n_cols = (int)(job->n_tokens - col0 < TILE_COLS ? job->n_tokens - col0 : TILE_COLS);
+    if (w->exact) {
+        product_tile_exact(job, w, row0, n_rows, col0, n_cols, y, thread);
+        return;
+    }
+    w->ops->dot_tile(w->n_in, (const char *)w->data + (size_t)row0 * w->row_bytes,
+                     w->row_bytes, n_rows,
+                     (const char *)job->acts + (size_t)col0 * job->act_stride, job->act_stride,
+                     n_cols, y + col0 * w->n_out + row0, (size_t)w->n_out);
+}
+
+static void product_worker(void *ctx, int thread, int n_threads)
+{
+    product_job *job = ctx;
+    for (;;) {
+        int64_t item = atomic_fetch_add_explicit(&job->next_item, 1, memory_order_relaxed);
+        if (item >= job->n_items)
+            break;
+        product_tile(job, item, thread);
+    }
+}
+
+/* The activation format the products read: exact mode and float weights read f32. */
+static const cpu_type_ops *activation_ops(const matmul_weight *w)
+{
+    return w->exact ? NULL : (w->ops->act_type == G4_TYPE_F32 ? NULL : w->ops);
+}
+
+static bool same_activation_format(const matmul_weight *const *ws, int n_weights)
+{
+    for (int i = 1; i < n_weights; i++) {
+        const cpu_type_ops *a = activation_ops(ws[0]), *b = activation_ops(ws[i]);
+        if ((a ? a->act_type : G4_TYPE_F32) != (b ? b->act_type : G4_TYPE_F32) ||
+            ws[i]->n_in != ws[0]->n_in)
+            return false;
+    }
+    return true;
+}
+
+void matmul_shared_input(threadpool *pool, matmul_scratch *s, const matmul_weight *const *ws,
+                         float *const *ys, int n_weights, const float *x, int64_t n_tokens)
+{
+    if (n_weights > MAX_SHARED || !same_activation_format(ws, n_weights)) {
+        for (int i = 0; i < n_weights; i++)
+            matmul_shared_input(pool, s, &ws[i], &ys[i], 1, x, n_tokens);
+        return;
+    }
+    product_job job = {
+        .ws = ws,
+        .ys = ys,
+        .n_weights = n_weights,
+        .n_tokens = n_tokens,
+        .col_blocks = (n_tokens + TILE_COLS - 1) / TILE_COLS,
+        .dequant = s->dequant,
+        .dequant_floats_per_thread = s->dequant_floats_per_thread,
+    };
+    const cpu_type_ops *act_ops = activation_ops(ws[0]);
+    if (act_ops) {
+        convert_job conv = {
+            .ops = act_ops,
+            .x = x,
+            .n_in = ws[0]->n_in,
+            .n_tokens = n_tokens,
+            .acts = s->acts,
+            .act_stride = cpu_act_row_bytes(act_ops->act_type, ws[0]->n_in),
+        };
+        threadpool_run(pool, convert_rows, &conv);
+        job.acts = s->acts;
+        job.act_stride = conv.act_stride;
+    } else {
+        job.acts = x;
+        job.act_stride = (size_t)ws[0]->n_in * sizeof(float);
+    }
+    for (int i = 0; i < n_weights; i++) {
+        job.first_item[i] = job.n_items;
+        job.n_items += (ws[i]->n_out + tile_rows(ws[i]) - 1) / tile_rows(ws[i]) * job.col_blocks;
+    }
+    atomic_init(&job.next_item, 0);
+    threadpool_run(pool, product_worker, &job);
+}
+
+void matmul(threadpool *pool, matmul_scratch *s, const matmul_weight *w, const float *x,
+            int64_t n_tokens, float *y)
+{
+    matmul_shared_input(pool, s, &w, &y, 1, x, n_tokens);
+}

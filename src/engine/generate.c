@@ -1,0 +1,134 @@
+/* g4_generate: feed a prompt, then sample, stream and feed back one token at a time. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "engine/api_error.h"
+#include "engine/session.h"
+#include "text/stop_strings.h"
+#include "text/utf8.h"
+
+enum { MAX_PIECE = 256 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct text_pipe {
+    const g4_generate_params *params;
+    utf8_stream utf8;
+    stop_matcher *stops;
+    bool stopped_by_string;
+    bool cancelled;
+} text_pipe;
+
+static void deliver(text_pipe *pipe, const stop_result *res)
+{
+    if (res->emit_len > 0 && pipe->params->on_text && !pipe->cancelled &&
+        !pipe->params->on_text(res->emit, res->emit_len, pipe->params->user))
+        pipe->cancelled = true;
+    if (res->stopped)
+        pipe->stopped_by_string = true;
+}
+
+/* Token bytes -> complete UTF-8 -> stop-string filter -> the caller. */
+static g4_status pipe_token(text_pipe *pipe, const g4_model *model, int32_t id, g4_err *err)
+{
+    char bytes[MAX_PIECE], text[UTF8_STREAM_MAX_OUT(MAX_PIECE)];
+    int n = tokenizer_token_bytes(model->tok, id, pipe->params->show_special, bytes,
+                                  sizeof bytes);
+    if (n < 0)
+        return g4_fail(err, G4_ERR_INTERNAL, "sampled token %d has no text", id);
+    size_t len = utf8_stream_feed(&pipe->utf8, bytes, (size_t)(n < MAX_PIECE ? n : MAX_PIECE),
+                                  text);
+    stop_result res;
+    if (stop_matcher_feed(pipe->stops, text, len, &res) != G4_OK)
+        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory while streaming");
+    deliver(pipe, &res);
+    return G4_OK;
+}
+
+static g4_status pipe_flush(text_pipe *pipe, g4_err *err)
+{
+    char text[UTF8_STREAM_MAX_OUT(0)];
+    size_t len = utf8_stream_flush(&pipe->utf8, text);
+    stop_result res;
+    if (len > 0 && !pipe->stopped_by_string) {
+        if (stop_matcher_feed(pipe->stops, text, len, &res) != G4_OK)
+            return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory while streaming");
+        deliver(pipe, &res);
+    }
+    if (!pipe->stopped_by_string) {
+        stop_matcher_flush(pipe->stops, &res);
+        deliver(pipe, &res);
+    }
+    return G4_OK;
+}
+
+static bool may_continue(const g4_session *s, const g4_generate_params *p, uint32_t done)
+{
+    if (p->max_tokens >= 0 && done >= (uint32_t)p->max_tokens)
+        return false;
+    return g4_session_position(s) < s->n_ctx;
+}
+
+static g4_status sample_loop(g4_session *s, g4_sampler *sampler, text_pipe *pipe,
+                             g4_generate_stats *stats, g4_err *err)
+{
+    while (may_continue(s, pipe->params, stats->generated_tokens)) {
+        int32_t id = g4_sampler_sample(sampler, g4_session_logits(s));
+        if (g4_token_is_end_of_generation(s->model, id)) {
+            stats->stopped_by_eog = true;
+            break;
+        }
+        g4_sampler_accept(sampler, id);
+        stats->generated_tokens++;
+        if (pipe_token(pipe, s->model, id, err) != G4_OK)
+            return err->code;
+        if (pipe->stopped_by_string || pipe->cancelled ||
+            !may_continue(s, pipe->params, stats->generated_tokens))
+            break;
+        if (g4_session_decode(s, &id, 1, NULL) != G4_OK)
+            return g4_fail(err, G4_ERR_INTERNAL, "%s", g4_last_error());
+    }
+    return pipe_flush(pipe, err);
+}
+
+static g4_status feed_prompt(g4_session *s, g4_sampler *sampler, const int32_t *prompt,
+                             size_t n, g4_err *err)
+{
+    if (n > 0 && g4_session_decode(s, prompt, n, NULL) != G4_OK)
+        return g4_fail(err, G4_ERR_CONTEXT_FULL, "%s", g4_last_error());
+    if (!g4_session_logits(s))
+        return g4_fail(err, G4_ERR_INVALID_ARG, "nothing to generate from: empty prompt");
+    for (size_t i = 0; i < n; i++)
+        g4_sampler_accept(sampler, prompt[i]);
+    return G4_OK;
+}
+
+g4_status g4_generate(g4_session *session, g4_sampler *sampler, const int32_t *prompt,
+                      size_t n_prompt, const g4_generate_params *params,
+                      g4_generate_stats *stats)
+{
+    g4_err err = {0};
+    g4_generate_stats local;
+    stats = stats ? stats : &local;
+    *stats = (g4_generate_stats){.prompt_tokens = (uint32_t)n_prompt};
+    text_pipe pipe = {.params = params};
+    utf8_stream_init(&pipe.utf8);
+    pipe.stops = stop_matcher_new(params->stop_strings, params->n_stop_strings);
+    if (!pipe.stops)
+        return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});
+    double t0 = now_seconds();
+    if (feed_prompt(session, sampler, prompt, n_prompt, &err) == G4_OK) {
+        double t1 = now_seconds();
+        stats->prompt_seconds = t1 - t0;
+        sample_loop(session, sampler, &pipe, stats, &err);
+        stats->generate_seconds = now_seconds() - t1;
+        stats->stopped_by_string = pipe.stopped_by_string;
+    }
+    stop_matcher_free(pipe.stops);
+    return api_report(&err);
+}

@@ -1,0 +1,19 @@
+/* The object behind g4_model: the mapped file, the decoder, the tokenizer, the threads. */
+#ifndef G4_ENGINE_MODEL_H
+#define G4_ENGINE_MODEL_H
+
+#include "core/gguf.h"
+#include "core/threadpool.h"
+#include "g4.h"
+#include "model/gemma4.h"
+#include "text/tokenizer.h"
+
+struct g4_model {
+    gguf_file *file;
+    gemma4_model net;
+    tokenizer *tok;
+    threadpool *pool;
+    int n_threads;
+};
+
+#endif

@@ -1,0 +1,28 @@
+/* The object behind g4_session, and internal entry points the tests and the multimodal
+ * path use. */
+#ifndef G4_ENGINE_SESSION_H
+#define G4_ENGINE_SESSION_H
+
+#include "engine/model.h"
+#include "model/gemma4_forward.h"
+
+struct g4_session {
+    g4_model *model;
+    gemma4_state state;
+    uint32_t n_ctx;
+    uint32_t n_batch;
+    float *x;        /* [n_batch][n_embd] inputs of one forward pass */
+    float *logits;   /* [n_vocab] of the last position */
+    bool has_logits;
+    float *capture;  /* optional: residual stream per layer (see gemma4_forward) */
+    int32_t *tokens; /* [n_ctx] the ids at each cached position */
+};
+
+/* Bytes a session with these sizes allocates, besides the struct itself. */
+uint64_t session_bytes(const g4_model *model, uint32_t n_ctx, uint32_t n_batch);
+
+/* Captures the residual stream of the next decode call into buf, which must hold
+ * (n_layer + 1) * n * n_embd floats for a call of n <= n_batch tokens; NULL stops. */
+void session_capture_hidden(g4_session *session, float *buf);
+
+#endif

@@ -1,0 +1,53 @@
+/* The Gemma 4 decoder forward pass over a batch of already-embedded inputs. */
+#ifndef G4_MODEL_GEMMA4_FORWARD_H
+#define G4_MODEL_GEMMA4_FORWARD_H
+
+#include "core/threadpool.h"
+#include "cpu/matmul.h"
+#include "model/gemma4.h"
+#include "model/kv_cache.h"
+
+/* Everything a sequence needs besides the weights: its KV cache and work buffers sized
+ * for n_batch inputs at a time. */
+typedef struct gemma4_state {
+    kv_cache kv;
+    int64_t n_batch;
+    float *h;            /* [n_batch][n_embd] normed input of a sub-block */
+    float *branch;       /* [n_batch][n_embd] output of a sub-block before the residual */
+    float *q;            /* [n_batch][n_head * max head_dim] */
+    float *k;            /* [n_batch][max kv width] */
+    float *v;
+    float *attn;         /* [n_batch][n_head * max head_dim] */
+    float *gate;         /* [n_batch][max n_ff] */
+    float *up;
+    float *rope_cos;     /* [n_batch][max head_dim / 2] */
+    float *rope_sin;
+    float *scores;       /* attention scratch for every thread */
+    int64_t scores_per_thread;
+    matmul_scratch mm;
+} gemma4_state;
+
+g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model, int64_t n_ctx,
+                            int64_t n_batch, int n_threads, g4_err *err);
+void gemma4_state_free(gemma4_state *st);
+/* Bytes gemma4_state_init allocates. */
+uint64_t gemma4_state_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batch,
+                            int n_threads);
+
+/* Rows of token embeddings scaled by sqrt(n_embd). Ids must be valid. */
+void gemma4_embed_tokens(const gemma4_model *model, const int32_t *ids, int64_t n, float *x);
+
+/* Runs n <= n_batch inputs x ([n][n_embd], overwritten with the final residual stream)
+ * at positions kv.n_pos .. kv.n_pos + n - 1 and appends their K/V. visible_end (optional,
+ * per input) widens the attention of bidirectional blocks on sliding layers. capture
+ * (optional, [n_layer + 1][n][n_embd]) receives the residual stream after the embedding
+ * and after every layer. */
+void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
+                    int64_t n, const int64_t *visible_end, float *capture);
+
+/* Final norm (in place on x rows) and LM head: logits [n][n_vocab], soft-capped, with the
+ * suppressed tokens at -inf. */
+void gemma4_logits(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
+                   int64_t n, float *logits);
+
+#endif
