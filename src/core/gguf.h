@@ -24,7 +24,7 @@ typedef struct gguf_str {
 typedef struct gguf_kv {
     gguf_str key;
     gguf_value_type type;        /* GGUF_ARRAY for arrays */
-    gguf_value_type elem_type;   /* element type of an array */
+    gguf_value_type elem_type;   /* element type of an array; same as type for scalars */
     uint64_t count;              /* number of array elements (1 for scalars) */
     const uint8_t *value;        /* first byte of the value (after the array header) */
     const gguf_str *strings;     /* for string values and string arrays: count views */
@@ -58,7 +58,9 @@ typedef struct gguf_file {
     void *private_state;
 } gguf_file;
 
-/* Maps and parses a file. Errors name the file and what is wrong with it. */
+/* Maps and parses a file. Errors name the file and what is wrong with it: G4_ERR_IO when
+ * it cannot be opened or mapped, G4_ERR_FORMAT for malformed content, G4_ERR_UNSUPPORTED
+ * for GGUF v1, big-endian files, arrays of arrays and tensor types it cannot size. */
 g4_status gguf_open(const char *path, gguf_file **out, g4_err *err);
 /* Parses an in-memory image (not copied; must outlive the result). */
 g4_status gguf_open_memory(const void *data, uint64_t size, gguf_file **out, g4_err *err);
@@ -75,10 +77,15 @@ g4_status gguf_get_u32(const gguf_file *file, const char *key, uint32_t *out, g4
 g4_status gguf_get_f32(const gguf_file *file, const char *key, float *out, g4_err *err);
 g4_status gguf_get_bool(const gguf_file *file, const char *key, bool *out, g4_err *err);
 g4_status gguf_get_str(const gguf_file *file, const char *key, gguf_str *out, g4_err *err);
-/* Array element i as an integer / float / bool; the kv must be an array of a compatible
- * element type and i < count (checked). */
+/* The array under key, which must hold elements of elem_type. */
+g4_status gguf_get_array(const gguf_file *file, const char *key, gguf_value_type elem_type,
+                         const gguf_kv **out, g4_err *err);
+/* Array element i as an integer (integer and bool arrays) or a float (f32 and f64
+ * arrays); the kv must be an array of a compatible element type and i < count (checked). */
 g4_status gguf_array_i64(const gguf_kv *kv, uint64_t i, int64_t *out, g4_err *err);
 g4_status gguf_array_f32(const gguf_kv *kv, uint64_t i, float *out, g4_err *err);
 const char *gguf_type_name(gguf_value_type type);
+/* Bytes of one value of a fixed-size type; 0 for strings, arrays and unknown types. */
+uint64_t gguf_value_size(gguf_value_type type);
 
 #endif

@@ -42,5 +42,8 @@ const char *g4_type_name(uint32_t type_id);
  * (g4_type_row_ok checks that). */
 uint64_t g4_type_row_bytes(g4_type type, uint64_t n);
 bool g4_type_row_ok(g4_type type, uint64_t n);
+/* Bytes of n_elements elements, for a known type and a whole number of blocks; false
+ * otherwise or when the size does not fit 64 bits. */
+bool g4_type_n_bytes(g4_type type, uint64_t n_elements, uint64_t *n_bytes);
 
 #endif
