@@ -7,12 +7,18 @@ seconds=${1:-60}
 scripts/deps.sh
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DG4_FUZZ=ON -DG4_SANITIZE=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
-for target in build-fuzz/fuzz/fuzz_*; do
-  [ -x "$target" ] || continue
-  name=$(basename "$target")
+for name in fuzz_gguf fuzz_tokenizer fuzz_chat; do
   corpus=$(mktemp -d)
-  seeds=fuzz/corpus/${name#fuzz_}
+  cp fuzz/corpus/"${name#fuzz_}"/* "$corpus"/
   echo "fuzzing $name for ${seconds}s"
-  "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "$corpus" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")}
-  rm -rf "$corpus"
+  status=0
+  build-fuzz/fuzz/"$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -max_len=4096 "$corpus" >"$corpus.log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$corpus.log"
+    echo "$name found a failure"
+    exit 1
+  fi
+  tail -n 2 "$corpus.log"
+  rm -rf "$corpus" "$corpus.log"
 done
