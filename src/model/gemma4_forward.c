@@ -160,6 +160,21 @@ static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool 
     add_rows(x, st->branch, n * embd);
 }
 
+typedef struct geglu_job {
+    float *gate;
+    const float *up;
+    int64_t n;
+} geglu_job;
+
+static void geglu_worker(void *ctx, int thread, int n_threads)
+{
+    const geglu_job *job = ctx;
+    int64_t per = (job->n + n_threads - 1) / n_threads;
+    int64_t from = per * thread, to = from + per < job->n ? from + per : job->n;
+    if (from < to)
+        gelu_mul(job->gate + from, job->up + from, to - from);
+}
+
 static void mlp_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
                       const gemma4_layer *ly, float *x, int64_t n)
 {
@@ -168,7 +183,8 @@ static void mlp_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
     const matmul_weight *ws[2] = {&ly->ffn_gate, &ly->ffn_up};
     float *ys[2] = {st->gate, st->up};
     matmul_shared_input(pool, &st->mm, ws, ys, 2, st->h, n);
-    gelu_mul(st->gate, st->up, n * ly->n_ff);
+    geglu_job geglu = {st->gate, st->up, n * ly->n_ff};
+    threadpool_run(pool, geglu_worker, &geglu);
     matmul(pool, &st->mm, &ly->ffn_down, st->gate, n, st->branch);
     rmsnorm_rows(st->branch, st->branch, ly->post_ffw_norm, n, embd, m->hp.rms_eps);
     add_rows(x, st->branch, n * embd);
