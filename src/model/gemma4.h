@@ -36,8 +36,6 @@ typedef struct gemma4_layer {
     uint32_t head_dim;
     uint32_t n_head_kv;
     uint32_t n_ff;
-    float rope_base;
-    const float *rope_divisors;  /* per-frequency divisors (rope_freqs) or NULL for none */
     float *attn_norm, *attn_q_norm, *attn_k_norm, *post_attention_norm, *ffn_norm,
         *post_ffw_norm;
     float output_scale;
@@ -51,7 +49,8 @@ typedef struct gemma4_model {
     matmul_weight token_embd;
     matmul_weight output;        /* the LM head: token_embd unless output.weight exists */
     float *output_norm;
-    float *rope_freqs;           /* head_dim_full / 2 divisors, or NULL */
+    float *rope_freqs;           /* head_dim_full / 2 divisors of the global layers' angles,
+                                    or NULL */
     int32_t *suppressed;         /* token ids whose logits are forced to -inf */
     uint32_t n_suppressed;
 } gemma4_model;

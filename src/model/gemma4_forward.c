@@ -38,7 +38,7 @@ uint64_t gemma4_state_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_
 {
     state_dims d = dims_of(model, n_ctx, n_batch);
     uint64_t floats = (uint64_t)n_batch * (uint64_t)(2 * d.embd + 2 * d.q_width +
-                                                     2 * d.kv_width + 2 * d.ff + 2 * d.half_dim);
+                                                     2 * d.kv_width + 2 * d.ff + 4 * d.half_dim);
     floats += (uint64_t)n_threads * (uint64_t)attention_scratch_floats(d.max_keys);
     return floats * sizeof(float) + kv_cache_bytes(model, n_ctx, n_batch) +
            matmul_scratch_bytes(max_matmul_input(&d), n_batch, n_threads);
@@ -67,8 +67,9 @@ g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model, int64_t
     st->v = alloc_floats(n_batch * d.kv_width, &ok);
     st->gate = alloc_floats(n_batch * d.ff, &ok);
     st->up = alloc_floats(n_batch * d.ff, &ok);
-    st->rope_cos = alloc_floats(n_batch * d.half_dim, &ok);
-    st->rope_sin = alloc_floats(n_batch * d.half_dim, &ok);
+    st->rope_half_dim = d.half_dim;
+    st->rope_cos = alloc_floats(2 * n_batch * d.half_dim, &ok);
+    st->rope_sin = alloc_floats(2 * n_batch * d.half_dim, &ok);
     st->scores_per_thread = attention_scratch_floats(d.max_keys);
     st->scores = alloc_floats(st->scores_per_thread * n_threads, &ok);
     g4_status status = ok ? G4_OK : g4_fail(err, G4_ERR_NO_MEMORY, "out of memory for "
@@ -115,9 +116,10 @@ static void prepare_qkv(const gemma4_model *m, gemma4_state *st, const gemma4_la
     rmsnorm_rows(st->k, st->k, ly->attn_k_norm, n * n_kv, hd, eps);
     rmsnorm_rows(st->v, st->v, NULL, n * n_kv, hd, eps);
     const kv_layer *kl = &st->kv.layers[l];
+    int64_t table = ly->sliding ? 0 : st->n_batch * st->rope_half_dim;
     for (int64_t t = 0; t < n; t++) {
-        float *cos_t = st->rope_cos + t * (hd / 2), *sin_t = st->rope_sin + t * (hd / 2);
-        rope_angles(cos_t, sin_t, pos0 + t, hd, ly->rope_base, ly->rope_divisors);
+        const float *cos_t = st->rope_cos + table + t * st->rope_half_dim;
+        const float *sin_t = st->rope_sin + table + t * st->rope_half_dim;
         rope_apply(st->q + t * n_head * hd, n_head, hd, cos_t, sin_t);
         rope_apply(st->k + t * n_kv * hd, n_kv, hd, cos_t, sin_t);
         memcpy(kv_cache_k_row(kl, pos0 + t), st->k + t * n_kv * hd,
@@ -190,10 +192,26 @@ static void mlp_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
     add_rows(x, st->branch, n * embd);
 }
 
+/* Rotation angles of the batch's positions, once for the sliding layers and once for the
+ * global ones (every layer of a kind shares head size, base and divisors). */
+static void rope_tables(const gemma4_model *m, gemma4_state *st, int64_t n)
+{
+    const gemma4_hparams *hp = &m->hp;
+    int64_t half = st->rope_half_dim, global = st->n_batch * half;
+    for (int64_t t = 0; t < n; t++) {
+        int64_t pos = st->kv.n_pos + t;
+        rope_angles(st->rope_cos + t * half, st->rope_sin + t * half, pos, hp->head_dim_swa,
+                    hp->rope_base_swa, NULL);
+        rope_angles(st->rope_cos + global + t * half, st->rope_sin + global + t * half, pos,
+                    hp->head_dim_full, hp->rope_base_full, m->rope_freqs);
+    }
+}
+
 void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
                     int64_t n, const int64_t *visible_end, float *capture)
 {
     int64_t embd = model->hp.n_embd;
+    rope_tables(model, st, n);
     if (capture)
         memcpy(capture, x, (size_t)(n * embd) * sizeof(float));
     for (uint32_t l = 0; l < model->hp.n_layer; l++) {

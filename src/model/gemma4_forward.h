@@ -20,8 +20,9 @@ typedef struct gemma4_state {
     float *attn;         /* [n_batch][n_head * max head_dim] */
     float *gate;         /* [n_batch][max n_ff] */
     float *up;
-    float *rope_cos;     /* [n_batch][max head_dim / 2] */
+    float *rope_cos;     /* [2][n_batch][max head_dim / 2]: sliding, then global layers */
     float *rope_sin;
+    int64_t rope_half_dim; /* row length of the rope tables */
     float *scores;       /* attention scratch for every thread */
     int64_t scores_per_thread;
     matmul_scratch mm;

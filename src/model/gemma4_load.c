@@ -281,8 +281,6 @@ static g4_status load_layer(const gguf_file *f, uint32_t l, gemma4_model *m, boo
     ly->head_dim = ly->sliding ? hp->head_dim_swa : hp->head_dim_full;
     ly->n_head_kv = hp->n_head_kv[l];
     ly->n_ff = hp->n_ff[l];
-    ly->rope_base = ly->sliding ? hp->rope_base_swa : hp->rope_base_full;
-    ly->rope_divisors = ly->sliding ? NULL : m->rope_freqs;
     g4_status st = load_layer_vectors(f, l, ly, hp, err);
     if (st == G4_OK)
         st = load_layer_matrices(f, l, ly, hp, exact, err);
