@@ -52,6 +52,8 @@ g4_status g4_model_load(const char *path, const g4_model_params *params, g4_mode
 void g4_model_free(g4_model *model);
 
 int32_t g4_model_vocab_size(const g4_model *model);
+/* Width of the model's embeddings (3840 on the 12B): the row length of g4_media_embed. */
+int32_t g4_model_hidden_size(const g4_model *model);
 int g4_model_n_threads(const g4_model *model);
 uint32_t g4_model_max_context(const g4_model *model);
 /* Human-readable description: metadata, tensor summary and the memory a context of
@@ -126,6 +128,81 @@ g4_status g4_session_decode(g4_session *session, const int32_t *ids, size_t n,
                             float *all_logits);
 const float *g4_session_logits(const g4_session *session);
 
+/* ---- images, audio and video ------------------------------------------------------------ */
+
+/* Attaches a multimodal projector ("mmproj" GGUF of Gemma 4 12B: vision gemma4uv and/or
+ * audio gemma4ua), checked against the model. Needed before any media is loaded. */
+g4_status g4_model_load_projector(g4_model *model, const char *path);
+
+typedef enum g4_media_kind {
+    G4_MEDIA_IMAGE = 1, /* PNG, JPEG, WebP, BMP, GIF (first frame) */
+    G4_MEDIA_AUDIO = 2, /* WAV, FLAC, Ogg Vorbis, MP3, M4A/AAC: any rate, any channels */
+    G4_MEDIA_VIDEO = 3, /* any container FFmpeg reads; its sound track is heard too */
+} g4_media_kind;
+
+/* True when the attached projector can take this kind of media. */
+bool g4_model_accepts_media(const g4_model *model, g4_media_kind kind);
+
+typedef struct g4_media_params {
+    g4_media_kind kind;
+    int image_tokens;         /* soft tokens per image: 70, 140, 280 (0 = 280), 560, 1120 */
+    int video_frames;         /* frames sampled from a video (0 = 32) */
+    double max_audio_seconds; /* longer audio is refused (0 = one hour) */
+} g4_media_params;
+
+void g4_media_params_init(g4_media_params *params, g4_media_kind kind);
+
+/* A decoded and preprocessed image, audio clip or video, ready to be projected. */
+typedef struct g4_media g4_media;
+
+g4_status g4_media_new(const g4_model *model, const void *data, size_t len,
+                       const g4_media_params *params, g4_media **out);
+g4_status g4_media_new_file(const g4_model *model, const char *path,
+                            const g4_media_params *params, g4_media **out);
+void g4_media_free(g4_media *media);
+g4_media_kind g4_media_get_kind(const g4_media *media);
+/* The soft tokens the media takes in a prompt (markers and timestamps not counted). */
+uint32_t g4_media_n_tokens(const g4_media *media);
+/* Projects the media: n_tokens rows of the model's hidden size, float32, into out. */
+g4_status g4_media_embed(g4_model *model, const g4_media *media, float *out);
+
+typedef struct g4_chat_media_options {
+    const char *base_dir; /* relative paths resolve against it (NULL: the working directory) */
+    bool allow_files;     /* accept local file paths; otherwise only data: URIs and base64 */
+    g4_media_params params; /* image_tokens, video_frames, max_audio_seconds (kind unused) */
+} g4_chat_media_options;
+
+/* Loads the media of a chat request (the format of g4_chat_render) in the order their
+ * placeholders appear in the rendered prompt: "image_url" parts ({"url": a data: URI, or a
+ * path}), "input_audio" ({"data": base64, "format": "wav"}), "video_url", and bare
+ * {"type":"image"|"audio"|"video"} parts with "url"/"path", or else the next entry of the
+ * request's top-level "images"/"audio"/"videos" list. Remote http(s) URLs are refused.
+ * Release with g4_media_list_free. */
+g4_status g4_chat_load_media(const g4_model *model, const char *request_json,
+                             const g4_chat_media_options *options, g4_media ***media,
+                             size_t *n_media);
+void g4_media_list_free(g4_media **media, size_t n_media);
+
+/* A prompt with media: text whose <|image|>, <|audio|> and <|video|> placeholders (as the
+ * chat template renders them) are expanded, in order, into the next media item of that
+ * kind. The media must outlive the input. */
+typedef struct g4_input g4_input;
+
+g4_status g4_input_new(const g4_model *model, const char *text, size_t len, bool add_bos,
+                       g4_media *const *media, size_t n_media, g4_input **out);
+void g4_input_free(g4_input *input);
+size_t g4_input_n_tokens(const g4_input *input);
+/* The token ids; soft-token positions hold their placeholder's id. */
+const int32_t *g4_input_tokens(const g4_input *input);
+
+/* Like g4_session_reuse_prefix, for an input: media must match too, and an image is never
+ * split. Returns the position to pass as `first` below. */
+size_t g4_session_reuse_input(g4_session *session, const g4_input *input);
+/* Appends positions first..n-1 of the input, like g4_session_decode. Each image must fit
+ * in one batch (n_batch at least its soft tokens). */
+g4_status g4_session_decode_input(g4_session *session, const g4_input *input, size_t first,
+                                  float *all_logits);
+
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 typedef struct g4_sampler_params {
@@ -181,6 +258,12 @@ typedef struct g4_generate_stats {
 g4_status g4_generate(g4_session *session, g4_sampler *sampler, const int32_t *prompt,
                       size_t n_prompt, const g4_generate_params *params,
                       g4_generate_stats *stats);
+
+/* g4_generate for an input with media, fed from position `first` (see
+ * g4_session_reuse_input). */
+g4_status g4_generate_input(g4_session *session, g4_sampler *sampler, const g4_input *input,
+                            size_t first, const g4_generate_params *params,
+                            g4_generate_stats *stats);
 
 #ifdef __cplusplus
 }

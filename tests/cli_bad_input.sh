@@ -54,5 +54,23 @@ expect_failure "bad temperature" "--temp" "$g4" run -m "$model" -p hi --temp abc
 expect_failure "unknown option" "unknown argument" "$g4" run -m "$model" -p hi --frobnicate
 expect_failure "unknown command" "unknown command" "$g4" frobnicate
 
+# media
+mmproj=$data/tiny-gemma4u-mmproj-f32.gguf
+head -c 3000 "$data/media/shapes.png" >"$tmp/truncated.png"
+printf 'RIFF\044\000\000\000WAVEfmt \020\000\000\000\001\000\001\000\200\076\000\000\000\175\000\000\002\000\020\000data\000\000\000\000' >"$tmp/silent.wav"
+expect_failure "image without --mmproj" "no multimodal projector" "$g4" run -m "$model" --image "$data/media/shapes.png" -p hi
+expect_failure "text model as projector" "not a multimodal projector" "$g4" run -m "$model" --mmproj "$model" -p hi
+expect_failure "truncated PNG" "PNG" "$g4" run -m "$model" --mmproj "$mmproj" --image "$tmp/truncated.png" -p hi
+expect_failure "GGUF as an image" "not a PNG, JPEG, WebP, BMP or GIF" "$g4" run -m "$model" --mmproj "$mmproj" --image "$model" -p hi
+expect_failure "zero-length audio" "no samples|empty" "$g4" run -m "$model" --mmproj "$mmproj" --audio "$tmp/silent.wav" -p hi
+expect_failure "image as audio" "audio" "$g4" run -m "$model" --mmproj "$mmproj" --audio "$data/media/shapes.png" -p hi
+expect_failure "audio as video" "video" "$g4" run -m "$model" --mmproj "$mmproj" --video "$data/media/fox16k.wav" -p hi
+expect_failure "bad image budget" "70, 140, 280, 560 or 1120" "$g4" run -m "$model" --mmproj "$mmproj" --image-tokens 100 --image "$data/media/shapes.png" -p hi
+expect_failure "image over the context" "do not fit" "$g4" run -m "$model" --mmproj "$mmproj" --ctx 64 --image "$data/media/shapes.png" -p hi
+printf '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,@@@"}}]}]}' >"$tmp/bad64.json"
+expect_failure "invalid base64" "invalid base64" "$g4" eval -m "$model" --mmproj "$mmproj" --request "$tmp/bad64.json"
+printf '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}' >"$tmp/remote.json"
+expect_failure "remote URL" "remote media URLs are not fetched" "$g4" eval -m "$model" --mmproj "$mmproj" --request "$tmp/remote.json"
+
 echo "cli_bad_input: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

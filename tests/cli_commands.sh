@@ -54,5 +54,33 @@ check "info memory" grep -q "memory at --ctx 1024" "$tmp/info.txt"
 "$g4" bench -m "$model" -p 16 -n 4 -r 1 --json >"$tmp/bench.json"
 check "bench json" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pp'] > 0 and d['tg'] > 0" "$tmp/bench.json"
 
+# multimodal: eval of a request with a file path (relative to the request), embeddings dump
+mmproj=$data/tiny-gemma4u-mmproj-f32.gguf
+cp "$data/media/shapes.png" "$data/media/fox16k.wav" "$tmp/"
+cat >"$tmp/mm.json" <<'JSON'
+{"messages": [{"role": "user", "content": [
+  {"type": "image_url", "image_url": {"url": "shapes.png"}},
+  {"type": "input_audio", "input_audio": {"url": "fox16k.wav", "format": "wav"}},
+  {"type": "text", "text": "Describe both."}]}]}
+JSON
+"$g4" eval -m "$model" --mmproj "$mmproj" --image-tokens 70 --request "$tmp/mm.json" \
+  --dump-embeddings "$tmp/emb.f32" --greedy 2 >"$tmp/mm.txt"
+check "eval with media" grep -q "^greedy: " "$tmp/mm.txt"
+check "eval expands the image" [ "$(grep -o ' 258880' "$tmp/mm.txt" | grep -c '')" -eq 63 ]
+check "eval expands the audio" [ "$(grep -o ' 258881' "$tmp/mm.txt" | grep -c '')" -eq 86 ]
+check "embeddings dump size" [ "$(stat -c %s "$tmp/emb.f32")" -eq $(((63 + 86) * 64 * 4)) ]
+b64=$(base64 -w0 "$data/media/shapes.png")
+printf '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},{"type":"text","text":"Hi"}]}]}' "$b64" >"$tmp/mm64.json"
+"$g4" eval -m "$model" --mmproj "$mmproj" --request "$tmp/mm64.json" >"$tmp/mm64.txt"
+check "data URI image, 280 tokens" [ "$(grep -o ' 258880' "$tmp/mm64.txt" | grep -c '')" -eq 266 ]
+"$g4" template -m "$model" --request "$tmp/mm.json" >"$tmp/mm_template.txt"
+check "template renders placeholders" grep -q '<|image|><|audio|>Describe both.' "$tmp/mm_template.txt"
+"$g4" run -m "$model" --mmproj "$mmproj" --image "$data/media/shapes.png" \
+  --audio "$data/media/fox22k.wav" -p "What is this?" -n 2 --temp 0 >"$tmp/mmrun.out" 2>"$tmp/mmrun.err"
+check "run with image and audio" grep -q "generation: 2 tokens" "$tmp/mmrun.err"
+printf '/image %s\nWhat shapes?\n/exit\n' "$data/media/shapes.png" |
+  "$g4" chat -m "$model" --mmproj "$mmproj" -n 2 --temp 0 >"$tmp/mmchat.out" 2>"$tmp/mmchat.err"
+check "chat attaches an image" grep -q "attached .*shapes.png (266 tokens)" "$tmp/mmchat.err"
+
 echo "cli_commands: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

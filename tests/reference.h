@@ -37,4 +37,13 @@ void compare_top16(logit_stats *st, const float *logits, int32_t vocab, const in
                    const float *ref_logits, uint64_t n);
 int32_t argmax_row(const float *row, int32_t vocab);
 
+g4_model *ref_load_model(const char *name, bool exact);
+g4_session *ref_new_session(g4_model *model, uint32_t n_ctx);
+/* Runs case `name`: every prompt position's top-16 logits, then greedy decoding with each
+ * step checked. input (optional) replaces the reference's ids after an equality check. */
+void ref_run_case(g4_model *model, const gguf_file *ref, const char *name,
+                  const g4_input *input, bool full_reference, logit_stats *prompt_st,
+                  logit_stats *greedy_st);
+void ref_report(const char *what, const logit_stats *st);
+
 #endif

@@ -10,8 +10,11 @@
 /* Options common to the subcommands that load a model. */
 typedef struct cli_options {
     const char *model_path;
+    const char *projector_path; /* --mmproj */
     int n_threads;
     uint32_t n_ctx;
+    uint32_t n_batch;
+    int image_tokens;           /* --image-tokens: 70, 140, 280, 560 or 1120 (0 = 280) */
     bool exact;
     bool quiet;
 } cli_options;
@@ -29,14 +32,21 @@ bool cli_switch(cli_args *a, const char *short_name, const char *long_name);
 bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo, long hi,
              long *out);
 bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
-/* Matches -m/--model, -t/--threads, --ctx, --exact; true if one was consumed. */
+/* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens, --exact;
+ * true if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
 /* Reports an unknown argument and marks the parse failed. */
 void cli_unknown(cli_args *a);
 
-/* Loads the model with a progress bar on stderr; prints the error and returns NULL. */
+/* Loads the model (and the projector of --mmproj) with a progress bar on stderr; prints the
+ * error and returns NULL. */
 g4_model *cli_load_model(const cli_options *opt);
+/* A session whose batch holds the largest image of --image-tokens. */
 g4_session *cli_new_session(g4_model *model, const cli_options *opt);
+/* Loads an image, audio clip or video file with the --image-tokens budget; prints the error
+ * and returns NULL. */
+g4_media *cli_load_media(const g4_model *model, const cli_options *opt, g4_media_kind kind,
+                         const char *path);
 int cli_error(const char *what);  /* prints "g4: what: <last error>", returns 1 */
 char *cli_read_file(const char *path, size_t *len);
 

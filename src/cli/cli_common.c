@@ -77,7 +77,8 @@ bool cli_float(cli_args *a, const char *short_name, const char *long_name, float
 bool cli_common(cli_args *a, cli_options *opt)
 {
     long v = 0;
-    if (cli_flag(a, "-m", "--model", &opt->model_path))
+    if (cli_flag(a, "-m", "--model", &opt->model_path) ||
+        cli_flag(a, NULL, "--mmproj", &opt->projector_path))
         return true;
     if (cli_int(a, "-t", "--threads", 1, 1024, &v)) {
         opt->n_threads = (int)v;
@@ -85,6 +86,14 @@ bool cli_common(cli_args *a, cli_options *opt)
     }
     if (cli_int(a, "-c", "--ctx", 1, 1 << 24, &v)) {
         opt->n_ctx = (uint32_t)v;
+        return true;
+    }
+    if (cli_int(a, "-b", "--batch", 1, 1 << 16, &v)) {
+        opt->n_batch = (uint32_t)v;
+        return true;
+    }
+    if (cli_int(a, NULL, "--image-tokens", 70, 1120, &v)) {
+        opt->image_tokens = (int)v;
         return true;
     }
     if (cli_switch(a, NULL, "--exact")) {
@@ -137,6 +146,11 @@ g4_model *cli_load_model(const cli_options *opt)
         cli_error("cannot load the model");
         return NULL;
     }
+    if (opt->projector_path && g4_model_load_projector(model, opt->projector_path) != G4_OK) {
+        cli_error("cannot load the projector");
+        g4_model_free(model);
+        return NULL;
+    }
     return model;
 }
 
@@ -145,12 +159,29 @@ g4_session *cli_new_session(g4_model *model, const cli_options *opt)
     g4_session_params params;
     g4_session_params_init(&params);
     params.n_ctx = opt->n_ctx;
+    params.n_batch = opt->n_batch;
+    if (!params.n_batch && opt->image_tokens > 512)
+        params.n_batch = (uint32_t)opt->image_tokens;
     g4_session *session = NULL;
     if (g4_session_new(model, &params, &session) != G4_OK) {
         cli_error("cannot create a session");
         return NULL;
     }
     return session;
+}
+
+g4_media *cli_load_media(const g4_model *model, const cli_options *opt, g4_media_kind kind,
+                         const char *path)
+{
+    g4_media_params params;
+    g4_media_params_init(&params, kind);
+    params.image_tokens = opt->image_tokens;
+    g4_media *media = NULL;
+    if (g4_media_new_file(model, path, &params, &media) != G4_OK) {
+        cli_error("cannot load the media");
+        return NULL;
+    }
+    return media;
 }
 
 char *cli_read_file(const char *path, size_t *len)

@@ -6,7 +6,12 @@
 
 #include "cli.h"
 
-enum { MAX_STOPS = 16 };
+enum { MAX_STOPS = 16, MAX_MEDIA = 64 };
+
+typedef struct media_file {
+    g4_media_kind kind;
+    const char *path;
+} media_file;
 
 typedef struct gen_options {
     const char *prompt;
@@ -15,6 +20,8 @@ typedef struct gen_options {
     long max_tokens;
     const char *stops[MAX_STOPS];
     size_t n_stops;
+    media_file files[MAX_MEDIA]; /* --image/--audio/--video, in order */
+    size_t n_files;
     g4_sampler_params sampling;
 } gen_options;
 
@@ -42,9 +49,34 @@ static bool parse_sampling(cli_args *a, g4_sampler_params *sp)
     return false;
 }
 
+/* --image/--audio/--video PATH, repeatable. */
+static bool parse_media(cli_args *a, gen_options *go)
+{
+    static const struct {
+        const char *flag;
+        g4_media_kind kind;
+    } flags[] = {{"--image", G4_MEDIA_IMAGE}, {"--audio", G4_MEDIA_AUDIO},
+                 {"--video", G4_MEDIA_VIDEO}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        const char *path = NULL;
+        if (!cli_flag(a, NULL, flags[i].flag, &path))
+            continue;
+        if (path && go->n_files == MAX_MEDIA) {
+            fprintf(stderr, "g4: at most %d media files\n", MAX_MEDIA);
+            a->failed = true;
+        } else if (path) {
+            go->files[go->n_files++] = (media_file){flags[i].kind, path};
+        }
+        return true;
+    }
+    return false;
+}
+
 static bool parse_generation(cli_args *a, gen_options *go)
 {
     const char *stop = NULL;
+    if (parse_media(a, go))
+        return true;
     if (cli_flag(a, "-p", "--prompt", &go->prompt) || cli_flag(a, NULL, "--system", &go->system) ||
         cli_int(a, "-n", "--max-tokens", -1, 1 << 30, &go->max_tokens) ||
         parse_sampling(a, &go->sampling))
@@ -77,21 +109,30 @@ static void add_message(cJSON *messages, const char *role, const char *content)
     cJSON_AddItemToArray(messages, msg);
 }
 
-/* Renders the conversation and tokenizes it; NULL after printing the error. */
-static int32_t *render_prompt(g4_model *model, cJSON *request, size_t *n)
+typedef struct run_context {
+    g4_model *model;
+    g4_session *session;
+    g4_sampler *sampler;
+    g4_media *media[MAX_MEDIA]; /* every media item of the conversation, in order */
+    size_t n_media;
+} run_context;
+
+/* Renders the conversation and expands its media; NULL after printing the error. */
+static g4_input *render_prompt(run_context *ctx, cJSON *request)
 {
     char *json = cJSON_PrintUnformatted(request);
     char *prompt = NULL;
-    int32_t *ids = NULL;
+    g4_input *input = NULL;
     if (!json)
         fprintf(stderr, "g4: out of memory\n");
-    else if (g4_chat_render(model, json, &prompt) != G4_OK)
+    else if (g4_chat_render(ctx->model, json, &prompt) != G4_OK)
         cli_error("cannot render the chat");
-    else if (g4_tokenize(model, prompt, strlen(prompt), false, true, &ids, n) != G4_OK)
-        cli_error("cannot tokenize the prompt");
+    else if (g4_input_new(ctx->model, prompt, strlen(prompt), false, ctx->media, ctx->n_media,
+                          &input) != G4_OK)
+        cli_error("cannot prepare the prompt");
     free(json);
     g4_free(prompt);
-    return ids;
+    return input;
 }
 
 static void print_stats(const g4_generate_stats *st)
@@ -112,12 +153,6 @@ static cJSON *new_request(const gen_options *go)
     cJSON_AddBoolToObject(request, "enable_thinking", go->think);
     return request;
 }
-
-typedef struct run_context {
-    g4_model *model;
-    g4_session *session;
-    g4_sampler *sampler;
-} run_context;
 
 typedef struct collected_text {
     char *data;
@@ -148,9 +183,8 @@ static bool print_and_collect(const char *text, size_t len, void *user)
 static int generate_reply(run_context *ctx, const gen_options *go, cJSON *request,
                           bool show_stats)
 {
-    size_t n = 0;
-    int32_t *ids = render_prompt(ctx->model, request, &n);
-    if (!ids)
+    g4_input *input = render_prompt(ctx, request);
+    if (!input)
         return 1;
     collected_text reply = {0};
     g4_generate_params gp = {
@@ -161,9 +195,9 @@ static int generate_reply(run_context *ctx, const gen_options *go, cJSON *reques
         .user = &reply,
     };
     g4_generate_stats stats;
-    size_t kept = g4_session_reuse_prefix(ctx->session, ids, n);
+    size_t kept = g4_session_reuse_input(ctx->session, input);
     int rc = 0;
-    if (g4_generate(ctx->session, ctx->sampler, ids + kept, n - kept, &gp, &stats) != G4_OK) {
+    if (g4_generate_input(ctx->session, ctx->sampler, input, kept, &gp, &stats) != G4_OK) {
         rc = cli_error("generation failed");
     } else {
         g4_chat_reply parsed = {0};
@@ -177,7 +211,7 @@ static int generate_reply(run_context *ctx, const gen_options *go, cJSON *reques
             print_stats(&stats);
     }
     free(reply.data);
-    g4_free(ids);
+    g4_input_free(input);
     return rc;
 }
 
@@ -192,8 +226,16 @@ static int open_run_context(const cli_options *opt, const gen_options *go, run_c
     return 0;
 }
 
+static void forget_media(run_context *rc)
+{
+    for (size_t i = 0; i < rc->n_media; i++)
+        g4_media_free(rc->media[i]);
+    rc->n_media = 0;
+}
+
 static void close_run_context(run_context *rc)
 {
+    forget_media(rc);
     g4_sampler_free(rc->sampler);
     g4_session_free(rc->session);
     g4_model_free(rc->model);
@@ -216,6 +258,46 @@ static int parse_run_args(int argc, char **argv, cli_options *opt, gen_options *
     return a.failed ? 2 : 0;
 }
 
+/* Adds media already loaded into ctx (the last n_new items) to the conversation: a user
+ * message whose parts are the media, in order, then the text. */
+static void add_user_message(cJSON *request, const run_context *ctx, size_t n_new,
+                             const char *text)
+{
+    static const char *const types[] = {"", "image", "audio", "video"};
+    cJSON *messages = cJSON_GetObjectItem(request, "messages");
+    if (n_new == 0) {
+        add_message(messages, "user", text);
+        return;
+    }
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "role", "user");
+    cJSON *parts = cJSON_AddArrayToObject(msg, "content");
+    for (size_t i = ctx->n_media - n_new; i < ctx->n_media; i++) {
+        cJSON *part = cJSON_CreateObject();
+        cJSON_AddStringToObject(part, "type", types[g4_media_get_kind(ctx->media[i])]);
+        cJSON_AddItemToArray(parts, part);
+    }
+    cJSON *part = cJSON_CreateObject();
+    cJSON_AddStringToObject(part, "type", "text");
+    cJSON_AddStringToObject(part, "text", text);
+    cJSON_AddItemToArray(parts, part);
+    cJSON_AddItemToArray(messages, msg);
+}
+
+static int attach_media(run_context *ctx, const cli_options *opt, g4_media_kind kind,
+                        const char *path)
+{
+    if (ctx->n_media == MAX_MEDIA) {
+        fprintf(stderr, "g4: at most %d media items per conversation\n", MAX_MEDIA);
+        return 1;
+    }
+    g4_media *media = cli_load_media(ctx->model, opt, kind, path);
+    if (!media)
+        return 1;
+    ctx->media[ctx->n_media++] = media;
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_options opt = {0};
@@ -225,9 +307,11 @@ int cmd_run(int argc, char **argv)
         return rc;
     run_context ctx = {0};
     rc = open_run_context(&opt, &go, &ctx);
+    for (size_t i = 0; rc == 0 && i < go.n_files; i++)
+        rc = attach_media(&ctx, &opt, go.files[i].kind, go.files[i].path);
     if (rc == 0) {
         cJSON *request = new_request(&go);
-        add_message(cJSON_GetObjectItem(request, "messages"), "user", go.prompt);
+        add_user_message(request, &ctx, ctx.n_media, go.prompt);
         rc = generate_reply(&ctx, &go, request, true);
         cJSON_Delete(request);
     }
@@ -249,6 +333,57 @@ static char *read_line(FILE *in)
     return line;
 }
 
+/* "/image PATH", "/audio PATH", "/video PATH": the kind, and *path set; else 0. */
+static g4_media_kind media_command(const char *line, const char **path)
+{
+    static const struct {
+        const char *command;
+        g4_media_kind kind;
+    } commands[] = {{"/image ", G4_MEDIA_IMAGE}, {"/audio ", G4_MEDIA_AUDIO},
+                    {"/video ", G4_MEDIA_VIDEO}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t n = strlen(commands[i].command);
+        if (strncmp(line, commands[i].command, n) == 0) {
+            *path = line + n;
+            return commands[i].kind;
+        }
+    }
+    return 0;
+}
+
+typedef struct chat_state {
+    cJSON *request;
+    size_t pending; /* media attached for the next message */
+} chat_state;
+
+/* One line typed by the user; returns non-zero when the chat must stop. */
+static int chat_line(run_context *ctx, const cli_options *opt, const gen_options *go,
+                     chat_state *chat, const char *line)
+{
+    const char *path = NULL;
+    g4_media_kind kind = media_command(line, &path);
+    if (kind) {
+        if (attach_media(ctx, opt, kind, path) == 0) {
+            chat->pending++;
+            fprintf(stderr, "attached %s (%u tokens); it goes with your next message\n", path,
+                    g4_media_n_tokens(ctx->media[ctx->n_media - 1]));
+        }
+        return 0;
+    }
+    if (strcmp(line, "/clear") == 0) {
+        cJSON_Delete(chat->request);
+        chat->request = new_request(go);
+        chat->pending = 0;
+        forget_media(ctx);
+        return 0;
+    }
+    if (!line[0])
+        return 0;
+    add_user_message(chat->request, ctx, chat->pending, line);
+    chat->pending = 0;
+    return generate_reply(ctx, go, chat->request, false);
+}
+
 int cmd_chat(int argc, char **argv)
 {
     cli_options opt = {0};
@@ -258,9 +393,10 @@ int cmd_chat(int argc, char **argv)
         return rc;
     run_context ctx = {0};
     rc = open_run_context(&opt, &go, &ctx);
-    cJSON *request = new_request(&go);
+    chat_state chat = {new_request(&go), 0};
     if (rc == 0)
-        fprintf(stderr, "g4 chat: type a message; /clear starts over, /exit or Ctrl-D quits.\n");
+        fprintf(stderr, "g4 chat: type a message; /image, /audio or /video PATH attaches a "
+                        "file; /clear starts over, /exit or Ctrl-D quits.\n");
     while (rc == 0) {
         fprintf(stderr, "> ");
         char *line = read_line(stdin);
@@ -268,16 +404,10 @@ int cmd_chat(int argc, char **argv)
             free(line);
             break;
         }
-        if (strcmp(line, "/clear") == 0) {
-            cJSON_Delete(request);
-            request = new_request(&go);
-        } else if (line[0]) {
-            add_message(cJSON_GetObjectItem(request, "messages"), "user", line);
-            rc = generate_reply(&ctx, &go, request, false);
-        }
+        rc = chat_line(&ctx, &opt, &go, &chat, line);
         free(line);
     }
-    cJSON_Delete(request);
+    cJSON_Delete(chat.request);
     close_run_context(&ctx);
     return rc;
 }

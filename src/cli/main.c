@@ -29,6 +29,9 @@ static void usage(FILE *out)
             "  -m, --model FILE      the model GGUF\n"
             "  -t, --threads N       worker threads (default: one per core)\n"
             "  -c, --ctx N           context length in tokens (default 4096)\n"
+            "  -b, --batch N         tokens per forward pass while reading the prompt (512)\n"
+            "  --mmproj FILE         the multimodal projector GGUF (images, audio, video)\n"
+            "  --image-tokens N      soft tokens per image: 70, 140, 280 (default), 560, 1120\n"
             "  --exact               multiply quantized weights in f32 (slow; for checking)\n"
             "\nrun / chat:\n"
             "  -p, --prompt TEXT     the user message (run)\n"
@@ -38,8 +41,13 @@ static void usage(FILE *out)
             "  --temp T --top-k K --top-p P --min-p P --seed S\n"
             "  --repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F\n"
             "  --stop TEXT           stop before this text (repeatable)\n"
+            "  --image FILE          an image (PNG, JPEG, WebP, BMP, GIF); repeatable\n"
+            "  --audio FILE          audio (WAV, FLAC, Ogg Vorbis, MP3, M4A); repeatable\n"
+            "  --video FILE          a video: 32 frames and its sound track; repeatable\n"
+            "  (in chat: /image FILE, /audio FILE, /video FILE attach to the next message)\n"
             "\ntokenize: --text TEXT [--bos]     template: --request REQ.json\n"
             "eval: (--ids \"2 105 ...\" | --request REQ.json) [--out LOGITS.f32] [--greedy N]\n"
+            "      [--dump-embeddings EMB.f32]   (media paths in REQ.json are relative to it)\n"
             "bench: [-p 512] [-n 128] [-r REPS] [--json]\n");
 }
 

@@ -22,6 +22,25 @@ void rmsnorm_rows(float *out, const float *x, const float *gamma, int64_t n_rows
     }
 }
 
+void layernorm_rows(float *out, const float *x, const float *gamma, const float *beta,
+                    int64_t n_rows, int64_t dim, float eps)
+{
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *xr = x + r * dim;
+        float *yr = out + r * dim;
+        double sum = 0.0, sum_sq = 0.0;
+        for (int64_t i = 0; i < dim; i++)
+            sum += xr[i];
+        double mean = sum / (double)dim;
+        for (int64_t i = 0; i < dim; i++)
+            sum_sq += ((double)xr[i] - mean) * ((double)xr[i] - mean);
+        float inv = (float)(1.0 / sqrt(sum_sq / (double)dim + eps));
+        float mean_f = (float)mean;
+        for (int64_t i = 0; i < dim; i++)
+            yr[i] = (xr[i] - mean_f) * inv * gamma[i] + beta[i];
+    }
+}
+
 void rope_angles(float *cos_out, float *sin_out, int64_t pos, int64_t head_dim, float base,
                  const float *divisors)
 {

@@ -9,6 +9,11 @@
 void rmsnorm_rows(float *out, const float *x, const float *gamma, int64_t n_rows,
                   int64_t dim, float eps);
 
+/* out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta (population variance), for
+ * n_rows rows of dim floats. out may equal x. */
+void layernorm_rows(float *out, const float *x, const float *gamma, const float *beta,
+                    int64_t n_rows, int64_t dim, float eps);
+
 /* Rotation angles for one position: theta_i = pos * base^(-2i/head_dim) / divisors[i]
  * (divisors may be NULL), for i < head_dim / 2. */
 void rope_angles(float *cos_out, float *sin_out, int64_t pos, int64_t head_dim, float base,

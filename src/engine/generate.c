@@ -96,33 +96,46 @@ static g4_status sample_loop(g4_session *s, g4_sampler *sampler, text_pipe *pipe
     return pipe_flush(pipe, err);
 }
 
-static g4_status feed_prompt(g4_session *s, g4_sampler *sampler, const int32_t *prompt,
-                             size_t n, g4_err *err)
+/* The prompt of one generation: plain ids, or an input fed from position `first`. */
+typedef struct prompt_source {
+    const int32_t *ids;
+    size_t n;
+    const g4_input *input;
+    size_t first;
+} prompt_source;
+
+static g4_status feed_prompt(g4_session *s, g4_sampler *sampler, const prompt_source *p,
+                             g4_err *err)
 {
-    if (n > 0 && g4_session_decode(s, prompt, n, NULL) != G4_OK)
-        return g4_fail(err, G4_ERR_CONTEXT_FULL, "%s", g4_last_error());
+    g4_status st = G4_OK;
+    if (p->input)
+        st = g4_session_decode_input(s, p->input, p->first, NULL);
+    else if (p->n > 0)
+        st = g4_session_decode(s, p->ids, p->n, NULL);
+    if (st != G4_OK)
+        return g4_fail(err, st, "%s", g4_last_error());
     if (!g4_session_logits(s))
         return g4_fail(err, G4_ERR_INVALID_ARG, "nothing to generate from: empty prompt");
-    for (size_t i = 0; i < n; i++)
-        g4_sampler_accept(sampler, prompt[i]);
+    for (size_t i = 0; i < p->n; i++)
+        g4_sampler_accept(sampler, p->ids[i]);
     return G4_OK;
 }
 
-g4_status g4_generate(g4_session *session, g4_sampler *sampler, const int32_t *prompt,
-                      size_t n_prompt, const g4_generate_params *params,
-                      g4_generate_stats *stats)
+static g4_status generate(g4_session *session, g4_sampler *sampler, const prompt_source *prompt,
+                          const g4_generate_params *params, g4_generate_stats *stats)
 {
     g4_err err = {0};
     g4_generate_stats local;
     stats = stats ? stats : &local;
-    *stats = (g4_generate_stats){.prompt_tokens = (uint32_t)n_prompt};
+    size_t fed = prompt->input ? prompt->n - prompt->first : prompt->n;
+    *stats = (g4_generate_stats){.prompt_tokens = (uint32_t)fed};
     text_pipe pipe = {.params = params};
     utf8_stream_init(&pipe.utf8);
     pipe.stops = stop_matcher_new(params->stop_strings, params->n_stop_strings);
     if (!pipe.stops)
         return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});
     double t0 = now_seconds();
-    if (feed_prompt(session, sampler, prompt, n_prompt, &err) == G4_OK) {
+    if (feed_prompt(session, sampler, prompt, &err) == G4_OK) {
         double t1 = now_seconds();
         stats->prompt_seconds = t1 - t0;
         sample_loop(session, sampler, &pipe, stats, &err);
@@ -131,4 +144,22 @@ g4_status g4_generate(g4_session *session, g4_sampler *sampler, const int32_t *p
     }
     stop_matcher_free(pipe.stops);
     return api_report(&err);
+}
+
+g4_status g4_generate(g4_session *session, g4_sampler *sampler, const int32_t *prompt,
+                      size_t n_prompt, const g4_generate_params *params,
+                      g4_generate_stats *stats)
+{
+    return generate(session, sampler, &(prompt_source){prompt, n_prompt, NULL, 0}, params,
+                    stats);
+}
+
+g4_status g4_generate_input(g4_session *session, g4_sampler *sampler, const g4_input *input,
+                            size_t first, const g4_generate_params *params,
+                            g4_generate_stats *stats)
+{
+    if (!input)
+        return api_report(&(g4_err){G4_ERR_INVALID_ARG, "no input given"});
+    prompt_source source = {g4_input_tokens(input), g4_input_n_tokens(input), input, first};
+    return generate(session, sampler, &source, params, stats);
 }

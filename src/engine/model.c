@@ -43,6 +43,7 @@ static g4_status load_parts(const char *path, const g4_model_params *p, g4_model
                        "embedding table has %u rows", path, tokenizer_vocab_size(m->tok),
                        m->net.hp.n_vocab);
     report_progress(p, 0.9f);
+    m->exact_math = p->exact_math;
     m->n_threads = p->n_threads > 0 ? p->n_threads : default_threads();
     m->pool = threadpool_new(m->n_threads);
     if (!m->pool)
@@ -81,6 +82,8 @@ void g4_model_free(g4_model *model)
         return;
     if (model->pool)
         threadpool_free(model->pool);
+    projector_free(&model->proj);
+    gguf_close(model->projector_file);
     tokenizer_free(model->tok);
     gemma4_free(&model->net);
     gguf_close(model->file);
@@ -90,6 +93,11 @@ void g4_model_free(g4_model *model)
 int32_t g4_model_vocab_size(const g4_model *model)
 {
     return (int32_t)model->net.hp.n_vocab;
+}
+
+int32_t g4_model_hidden_size(const g4_model *model)
+{
+    return (int32_t)model->net.hp.n_embd;
 }
 
 uint32_t g4_model_max_context(const g4_model *model)

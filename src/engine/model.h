@@ -1,4 +1,5 @@
-/* The object behind g4_model: the mapped file, the decoder, the tokenizer, the threads. */
+/* The object behind g4_model: the mapped file, the decoder, the tokenizer, the threads and
+ * the optional multimodal projector. */
 #ifndef G4_ENGINE_MODEL_H
 #define G4_ENGINE_MODEL_H
 
@@ -6,6 +7,7 @@
 #include "core/threadpool.h"
 #include "g4.h"
 #include "model/gemma4.h"
+#include "model/projector.h"
 #include "text/tokenizer.h"
 
 struct g4_model {
@@ -14,6 +16,9 @@ struct g4_model {
     tokenizer *tok;
     threadpool *pool;
     int n_threads;
+    bool exact_math;
+    gguf_file *projector_file; /* the attached mmproj, or NULL */
+    projector proj;
 };
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/api_error.h"
+#include "engine/input.h"
 #include "engine/session.h"
 #include "model/gemma4_forward.h"
 
@@ -28,7 +29,9 @@ static void resolve_sizes(const g4_model *model, const g4_session_params *p, uin
 uint64_t session_bytes(const g4_model *model, uint32_t n_ctx, uint32_t n_batch)
 {
     return gemma4_state_bytes(&model->net, n_ctx, n_batch, model->n_threads) +
-           ((uint64_t)n_batch * model->net.hp.n_embd + model->net.hp.n_vocab) * sizeof(float);
+           ((uint64_t)n_batch * model->net.hp.n_embd + model->net.hp.n_vocab) * sizeof(float) +
+           (uint64_t)n_ctx * (sizeof(int32_t) + sizeof(uint64_t)) +
+           (uint64_t)n_batch * sizeof(int64_t);
 }
 
 uint64_t g4_model_session_bytes(const g4_model *model, uint32_t n_ctx)
@@ -51,7 +54,9 @@ g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_se
     s->x = malloc((size_t)s->n_batch * model->net.hp.n_embd * sizeof(float));
     s->logits = malloc((size_t)model->net.hp.n_vocab * sizeof(float));
     s->tokens = malloc((size_t)s->n_ctx * sizeof(int32_t));
-    if (!s->x || !s->logits || !s->tokens)
+    s->keys = malloc((size_t)s->n_ctx * sizeof(uint64_t));
+    s->visible_end = malloc((size_t)s->n_batch * sizeof(int64_t));
+    if (!s->x || !s->logits || !s->tokens || !s->keys || !s->visible_end)
         g4_fail(&err, G4_ERR_NO_MEMORY, "out of memory for a session");
     else
         gemma4_state_init(&s->state, &model->net, s->n_ctx, s->n_batch, model->n_threads,
@@ -72,6 +77,8 @@ void g4_session_free(g4_session *session)
     free(session->x);
     free(session->logits);
     free(session->tokens);
+    free(session->keys);
+    free(session->visible_end);
     free(session);
 }
 
@@ -94,16 +101,49 @@ g4_status g4_session_truncate(g4_session *session, uint32_t n_keep)
     return api_report(&err);
 }
 
-size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n)
+/* The session keeps the first `common` positions (backing off to 0 if a sliding-window
+ * layer can no longer rewind that far). */
+static size_t keep_prefix(g4_session *session, size_t common)
 {
-    size_t held = g4_session_position(session), common = 0;
-    while (common < held && common + 1 < n && session->tokens[common] == ids[common])
-        common++;
     if (g4_session_truncate(session, (uint32_t)common) != G4_OK) {
         g4_session_truncate(session, 0);
         common = 0;
     }
     return common;
+}
+
+size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n)
+{
+    size_t held = g4_session_position(session), common = 0;
+    while (common < held && common + 1 < n && session->tokens[common] == ids[common] &&
+           session->keys[common] == 0)
+        common++;
+    return keep_prefix(session, common);
+}
+
+static uint64_t position_key(const g4_input *in, size_t i)
+{
+    if (!in || !in->media[i])
+        return 0;
+    return in->media[i]->key ^ ((uint64_t)(in->row[i] + 1) * 0x9E3779B97F4A7C15ull);
+}
+
+static bool inside_block(const g4_input *in, size_t i)
+{
+    return i > 0 && i < in->n && in->block_last[i] >= 0 &&
+           in->block_last[i - 1] == in->block_last[i];
+}
+
+size_t g4_session_reuse_input(g4_session *session, const g4_input *input)
+{
+    size_t held = g4_session_position(session), common = 0;
+    while (common < held && common + 1 < input->n &&
+           session->tokens[common] == input->ids[common] &&
+           session->keys[common] == position_key(input, common))
+        common++;
+    while (inside_block(input, common))
+        common--;
+    return keep_prefix(session, common);
 }
 
 void session_capture_hidden(g4_session *session, float *buf)
@@ -126,15 +166,68 @@ static g4_status check_tokens(const g4_session *s, const int32_t *ids, size_t n,
     return G4_OK;
 }
 
-/* One forward pass over at most n_batch tokens. */
-static void decode_chunk(g4_session *s, const int32_t *ids, int64_t n, float *all_logits,
-                         bool want_last)
+/* What one decode call feeds: ids[first .. end), and for an input its media rows. */
+typedef struct feed {
+    const int32_t *ids;
+    const g4_input *input; /* NULL for plain tokens */
+    size_t first, end;
+} feed;
+
+/* Inputs of positions [a, b): token embeddings, or media rows for soft tokens. */
+static g4_status embed_span(g4_session *s, const feed *f, size_t a, size_t b, g4_err *err)
 {
     const gemma4_model *net = &s->model->net;
     int64_t embd = net->hp.n_embd;
-    memcpy(s->tokens + s->state.kv.n_pos, ids, (size_t)n * sizeof(int32_t));
-    gemma4_embed_tokens(net, ids, n, s->x);
-    gemma4_forward(net, &s->state, s->model->pool, s->x, n, NULL, s->capture);
+    for (size_t i = a; i < b;) {
+        const g4_media *m = f->input ? f->input->media[i] : NULL;
+        size_t j = i + 1;
+        while (j < b && (f->input ? f->input->media[j] : NULL) == m &&
+               (!m || f->input->row[j] == f->input->row[j - 1] + 1))
+            j++;
+        float *x = s->x + (int64_t)(i - a) * embd;
+        if (!m)
+            gemma4_embed_tokens(net, f->ids + i, (int64_t)(j - i), x);
+        else if (media_embed_rows(s->model, m, f->input->row[i], (int64_t)(j - i), x, err))
+            return err->code;
+        i = j;
+    }
+    return G4_OK;
+}
+
+/* Bidirectional limits of positions [a, b), or NULL when none is in an image block. */
+static const int64_t *visible_ends(g4_session *s, const feed *f, size_t a, size_t b)
+{
+    bool any = false;
+    int64_t pos0 = s->state.kv.n_pos;
+    for (size_t i = a; f->input && i < b; i++) {
+        int32_t last = f->input->block_last[i];
+        s->visible_end[i - a] = last >= 0 ? pos0 + (int64_t)(last - a) : -1;
+        any |= last >= 0;
+    }
+    return any ? s->visible_end : NULL;
+}
+
+static void record_positions(g4_session *s, const feed *f, size_t a, size_t b)
+{
+    int64_t pos0 = s->state.kv.n_pos;
+    for (size_t i = a; i < b; i++) {
+        s->tokens[pos0 + (int64_t)(i - a)] = f->ids[i];
+        s->keys[pos0 + (int64_t)(i - a)] = position_key(f->input, i);
+    }
+}
+
+/* One forward pass over positions [a, b) (at most n_batch). */
+static g4_status decode_chunk(g4_session *s, const feed *f, size_t a, size_t b,
+                              float *all_logits, g4_err *err)
+{
+    const gemma4_model *net = &s->model->net;
+    int64_t embd = net->hp.n_embd, n = (int64_t)(b - a);
+    if (embed_span(s, f, a, b, err) != G4_OK)
+        return err->code;
+    const int64_t *visible = visible_ends(s, f, a, b);
+    record_positions(s, f, a, b);
+    gemma4_forward(net, &s->state, s->model->pool, s->x, n, visible, s->capture);
+    bool want_last = b == f->end;
     if (all_logits) {
         gemma4_logits(net, &s->state, s->model->pool, s->x, n, all_logits);
         if (want_last)
@@ -143,6 +236,44 @@ static void decode_chunk(g4_session *s, const int32_t *ids, int64_t n, float *al
     } else if (want_last) {
         gemma4_logits(net, &s->state, s->model->pool, s->x + (n - 1) * embd, 1, s->logits);
     }
+    return G4_OK;
+}
+
+/* The end of the pass starting at a: at most n_batch positions, never splitting an image. */
+static g4_status chunk_end(const g4_session *s, const feed *f, size_t a, size_t *b,
+                           g4_err *err)
+{
+    *b = f->end - a < s->n_batch ? f->end : a + s->n_batch;
+    if (!f->input)
+        return G4_OK;
+    size_t cut = *b;
+    while (cut > a && inside_block(f->input, cut))
+        cut--;
+    if (cut == a && *b < f->end)
+        return g4_fail(err, G4_ERR_INVALID_ARG, "an image of %d soft tokens does not fit "
+                       "in one batch of %u tokens; use a larger batch",
+                       f->input->block_last[a] - (int32_t)a + 1, s->n_batch);
+    *b = cut > a ? cut : *b;
+    return G4_OK;
+}
+
+static g4_status decode_feed(g4_session *s, const feed *f, float *all_logits, g4_err *err)
+{
+    if (check_tokens(s, f->ids + f->first, f->end - f->first, err) != G4_OK)
+        return err->code;
+    int64_t vocab = s->model->net.hp.n_vocab;
+    for (size_t a = f->first, b; a < f->end; a = b) {
+        if (chunk_end(s, f, a, &b, err) != G4_OK ||
+            decode_chunk(s, f, a, b,
+                         all_logits ? all_logits + (int64_t)(a - f->first) * vocab : NULL,
+                         err) != G4_OK) {
+            s->has_logits = false;
+            return err->code;
+        }
+    }
+    if (f->end > f->first)
+        s->has_logits = true;
+    return G4_OK;
 }
 
 g4_status g4_session_decode(g4_session *session, const int32_t *ids, size_t n,
@@ -151,17 +282,23 @@ g4_status g4_session_decode(g4_session *session, const int32_t *ids, size_t n,
     g4_err err = {0};
     if (!ids && n > 0)
         return api_report(&(g4_err){G4_ERR_INVALID_ARG, "no token ids given"});
-    if (check_tokens(session, ids, n, &err) != G4_OK)
-        return api_report(&err);
-    int64_t vocab = session->model->net.hp.n_vocab;
-    for (size_t done = 0; done < n;) {
-        size_t chunk = n - done < session->n_batch ? n - done : session->n_batch;
-        decode_chunk(session, ids + done, (int64_t)chunk,
-                     all_logits ? all_logits + (int64_t)done * vocab : NULL, done + chunk == n);
-        done += chunk;
-    }
-    if (n > 0)
-        session->has_logits = true;
+    feed f = {.ids = ids, .first = 0, .end = n};
+    decode_feed(session, &f, all_logits, &err);
+    return api_report(&err);
+}
+
+g4_status g4_session_decode_input(g4_session *session, const g4_input *input, size_t first,
+                                  float *all_logits)
+{
+    g4_err err = {0};
+    if (first > input->n || inside_block(input, first))
+        g4_fail(&err, G4_ERR_INVALID_ARG, "cannot start decoding at position %zu of the "
+                "input", first);
+    else if (first != g4_session_position(session))
+        g4_fail(&err, G4_ERR_INVALID_ARG, "the session holds %u tokens but decoding would "
+                "start at input position %zu", g4_session_position(session), first);
+    else
+        decode_feed(session, &(feed){input->ids, input, first, input->n}, all_logits, &err);
     return api_report(&err);
 }
 

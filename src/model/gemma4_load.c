@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/gemma4.h"
+#include "model/gguf_weights.h"
 
 #define ARCH "gemma4"
 
@@ -158,60 +159,6 @@ static g4_status check_hparams(const gemma4_hparams *hp, g4_err *err)
     return G4_OK;
 }
 
-static const gguf_tensor *find_tensor(const gguf_file *f, const char *name, g4_err *err)
-{
-    const gguf_tensor *t = gguf_find_tensor(f, name);
-    if (!t)
-        g4_fail(err, G4_ERR_FORMAT, "tensor '%s' is missing", name);
-    return t;
-}
-
-static g4_status check_shape(const gguf_tensor *t, const char *name, uint64_t ne0,
-                             uint64_t ne1, g4_err *err)
-{
-    uint64_t want_dims = ne1 ? 2 : 1;
-    if (t->n_dims > want_dims || t->ne[0] != ne0 || (ne1 && t->ne[1] != ne1) ||
-        (!ne1 && t->n_dims == 2 && t->ne[1] != 1))
-        return g4_fail(err, G4_ERR_FORMAT,
-                       "tensor '%s' has shape [%llu, %llu], expected [%llu, %llu]", name,
-                       (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
-                       (unsigned long long)ne0, (unsigned long long)(ne1 ? ne1 : 1));
-    return G4_OK;
-}
-
-/* A 1-D tensor of n values converted to f32 (norm gammas are small; F32/F16/BF16). */
-static g4_status load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
-                             g4_err *err)
-{
-    const gguf_tensor *t = find_tensor(f, name, err);
-    if (!t)
-        return G4_ERR_FORMAT;
-    g4_status st = check_shape(t, name, n, 0, err);
-    if (st != G4_OK)
-        return st;
-    const cpu_type_ops *ops = cpu_type_ops_best(t->type);
-    if (!ops || ops->act_type != G4_TYPE_F32)
-        return g4_fail(err, G4_ERR_UNSUPPORTED, "tensor '%s' has type %s; expected F32, F16 "
-                       "or BF16", name, g4_type_name(t->type));
-    *out = malloc(n * sizeof(float));
-    if (!*out)
-        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
-    ops->to_float(t->data, *out, (int64_t)n);
-    return G4_OK;
-}
-
-static g4_status load_matrix(const gguf_file *f, const char *name, uint64_t n_in,
-                             uint64_t n_out, bool exact, matmul_weight *w, g4_err *err)
-{
-    const gguf_tensor *t = find_tensor(f, name, err);
-    if (!t)
-        return G4_ERR_FORMAT;
-    g4_status st = check_shape(t, name, n_in, n_out, err);
-    if (st != G4_OK)
-        return st;
-    return matmul_weight_init(w, t, exact, err);
-}
-
 static g4_status load_layer_vectors(const gguf_file *f, uint32_t l, gemma4_layer *ly,
                                     const gemma4_hparams *hp, g4_err *err)
 {
@@ -226,7 +173,7 @@ static g4_status load_layer_vectors(const gguf_file *f, uint32_t l, gemma4_layer
     };
     for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
         snprintf(name, sizeof name, "blk.%u.%s.weight", l, vectors[i].suffix);
-        g4_status st = load_vector(f, name, vectors[i].n, vectors[i].dst, err);
+        g4_status st = weights_load_vector(f, name, vectors[i].n, vectors[i].dst, err);
         if (st != G4_OK)
             return st;
     }
@@ -234,7 +181,7 @@ static g4_status load_layer_vectors(const gguf_file *f, uint32_t l, gemma4_layer
     snprintf(name, sizeof name, "blk.%u.layer_output_scale.weight", l);
     if (gguf_find_tensor(f, name)) {
         float *scale = NULL;
-        g4_status st = load_vector(f, name, 1, &scale, err);
+        g4_status st = weights_load_vector(f, name, 1, &scale, err);
         if (st != G4_OK)
             return st;
         ly->output_scale = scale[0];
@@ -264,8 +211,8 @@ static g4_status load_layer_matrices(const gguf_file *f, uint32_t l, gemma4_laye
         if (mats[i].dst == &ly->attn_v && !ly->has_v)
             continue;
         snprintf(name, sizeof name, "blk.%u.%s.weight", l, mats[i].suffix);
-        g4_status st = load_matrix(f, name, mats[i].n_in, mats[i].n_out, exact, mats[i].dst,
-                                   err);
+        g4_status st = weights_load_matrix(f, name, mats[i].n_in, mats[i].n_out, exact,
+                                           mats[i].dst, err);
         if (st != G4_OK)
             return st;
     }
@@ -313,7 +260,7 @@ static g4_status load_suppressed_tokens(const gguf_file *f, gemma4_model *m, g4_
 
 static g4_status load_globals(const gguf_file *f, gemma4_model *m, bool exact, g4_err *err)
 {
-    const gguf_tensor *embd = find_tensor(f, "token_embd.weight", err);
+    const gguf_tensor *embd = weights_find(f, "token_embd.weight", err);
     if (!embd)
         return G4_ERR_FORMAT;
     if (embd->n_dims != 2 || embd->ne[0] != m->hp.n_embd || embd->ne[1] > INT32_MAX)
@@ -326,14 +273,14 @@ static g4_status load_globals(const gguf_file *f, gemma4_model *m, bool exact, g
         return st;
     m->output = m->token_embd;
     if (gguf_find_tensor(f, "output.weight") &&
-        (st = load_matrix(f, "output.weight", m->hp.n_embd, m->hp.n_vocab, exact, &m->output,
-                          err)))
+        (st = weights_load_matrix(f, "output.weight", m->hp.n_embd, m->hp.n_vocab, exact,
+                                  &m->output, err)))
         return st;
-    if ((st = load_vector(f, "output_norm.weight", m->hp.n_embd, &m->output_norm, err)))
+    if ((st = weights_load_vector(f, "output_norm.weight", m->hp.n_embd, &m->output_norm, err)))
         return st;
     if (gguf_find_tensor(f, "rope_freqs.weight") &&
-        (st = load_vector(f, "rope_freqs.weight", m->hp.head_dim_full / 2, &m->rope_freqs,
-                          err)))
+        (st = weights_load_vector(f, "rope_freqs.weight", m->hp.head_dim_full / 2,
+                                  &m->rope_freqs, err)))
         return st;
     return load_suppressed_tokens(f, m, err);
 }

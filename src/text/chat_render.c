@@ -3,9 +3,9 @@
  * macros and blocks; comments quote the template where its behaviour is surprising.
  *
  * Deliberate departures, all for inputs where the template fails or drops what the user
- * sent: "image_url"/"input_audio" parts render as <|image|>/<|audio|> (the template only
- * knows "image"/"audio"); tool-call arguments given as a JSON string are parsed and
- * rendered like an object (the template would paste the JSON text verbatim); a system
+ * sent: "image_url"/"input_audio"/"video_url" parts render as <|image|>/<|audio|>/<|video|>
+ * (the template only knows "image"/"audio"); tool-call arguments given as a JSON string are
+ * parsed and rendered like an object (the template would paste the JSON text verbatim); a system
  * message whose content is an array of parts renders its parts (the template would print
  * the Python list); a tool result that is a JSON object renders as response:NAME{k:v}
  * (the template fails on it). */
@@ -438,7 +438,7 @@ static const char *media_placeholder(const char *type)
         return "<|image|>";
     if (key_is(type, "audio") || key_is(type, "input_audio"))
         return "<|audio|>";
-    if (key_is(type, "video"))
+    if (key_is(type, "video") || key_is(type, "video_url"))
         return "<|video|>";
     return NULL;
 }

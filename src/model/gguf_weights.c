@@ -1,0 +1,58 @@
+/* Finding GGUF tensors by name and checking their shapes. */
+#include <stdlib.h>
+
+#include "model/gguf_weights.h"
+
+const gguf_tensor *weights_find(const gguf_file *f, const char *name, g4_err *err)
+{
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    if (!t)
+        g4_fail(err, G4_ERR_FORMAT, "tensor '%s' is missing", name);
+    return t;
+}
+
+g4_status weights_check_shape(const gguf_tensor *t, const char *name, uint64_t ne0,
+                              uint64_t ne1, g4_err *err)
+{
+    uint64_t want_dims = ne1 ? 2 : 1;
+    if (t->n_dims > want_dims || t->ne[0] != ne0 || (ne1 && t->ne[1] != ne1) ||
+        (!ne1 && t->n_dims == 2 && t->ne[1] != 1))
+        return g4_fail(err, G4_ERR_FORMAT,
+                       "tensor '%s' has shape [%llu, %llu], expected [%llu, %llu]", name,
+                       (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+                       (unsigned long long)ne0, (unsigned long long)(ne1 ? ne1 : 1));
+    return G4_OK;
+}
+
+g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
+                              g4_err *err)
+{
+    const gguf_tensor *t = weights_find(f, name, err);
+    if (!t)
+        return G4_ERR_FORMAT;
+    g4_status st = weights_check_shape(t, name, n, 0, err);
+    if (st != G4_OK)
+        return st;
+    const cpu_type_ops *ops = cpu_type_ops_best(t->type);
+    if (!ops || ops->act_type != G4_TYPE_F32)
+        return g4_fail(err, G4_ERR_UNSUPPORTED, "tensor '%s' has type %s; expected F32, F16 "
+                       "or BF16", name, g4_type_name(t->type));
+    *out = malloc(n * sizeof(float));
+    if (!*out)
+        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
+    ops->to_float(t->data, *out, (int64_t)n);
+    return G4_OK;
+}
+
+g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_in,
+                              uint64_t n_out, bool exact, matmul_weight *w, g4_err *err)
+{
+    const gguf_tensor *t = weights_find(f, name, err);
+    if (!t)
+        return G4_ERR_FORMAT;
+    g4_status st = weights_check_shape(t, name, n_in, n_out, err);
+    if (st != G4_OK)
+        return st;
+    return matmul_weight_init(w, t, exact, err);
+}
+

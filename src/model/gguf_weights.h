@@ -1,0 +1,27 @@
+/* Finding GGUF tensors by name and checking their shapes, for the model loaders. */
+#ifndef G4_MODEL_GGUF_WEIGHTS_H
+#define G4_MODEL_GGUF_WEIGHTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/gguf.h"
+#include "cpu/matmul.h"
+
+/* The tensor, or NULL with "tensor 'name' is missing" in err. */
+const gguf_tensor *weights_find(const gguf_file *f, const char *name, g4_err *err);
+
+/* Checks a 1-D ([ne0], ne1 = 0) or 2-D ([ne0, ne1]) shape. */
+g4_status weights_check_shape(const gguf_tensor *t, const char *name, uint64_t ne0,
+                              uint64_t ne1, g4_err *err);
+
+/* A 1-D tensor of n values converted to a malloc'd f32 array (F32, F16 or BF16). */
+g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
+                              g4_err *err);
+
+/* A 2-D tensor [n_in, n_out] described as a matmul weight (a view into the file). */
+g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_in,
+                              uint64_t n_out, bool exact, matmul_weight *w, g4_err *err);
+
+#endif
