@@ -55,3 +55,14 @@ int test_finish(const char *suite)
     printf("%s: %d passed, %d failed\n", suite, test_checks_passed, test_checks_failed);
     return test_checks_failed == 0 && test_checks_passed > 0 ? 0 : 1;
 }
+
+test_bytes test_load_data(const char *name)
+{
+    test_bytes b = {0};
+    b.data = (unsigned char *)test_read_file(test_data_path(name), &b.len);
+    if (!b.data) {
+        fprintf(stderr, "cannot read %s\n", test_data_path(name));
+        exit(1);
+    }
+    return b;
+}

@@ -29,6 +29,13 @@ const char *test_data_path(const char *name);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on failure. */
 char *test_read_file(const char *path, size_t *size);
 
+/* A file in tests/data read whole; a missing file ends the test run with a message. */
+typedef struct test_bytes {
+    unsigned char *data;
+    size_t len;
+} test_bytes;
+test_bytes test_load_data(const char *name);
+
 int test_finish(const char *suite);
 
 #endif

@@ -20,21 +20,8 @@ enum {
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-typedef struct bytes {
-    uint8_t *data;
-    size_t len;
-} bytes;
-
-static bytes load(const char *name)
-{
-    bytes b = {0};
-    b.data = (uint8_t *)test_read_file(test_data_path(name), &b.len);
-    if (!b.data) {
-        fprintf(stderr, "cannot read %s\n", test_data_path(name));
-        exit(1);
-    }
-    return b;
-}
+typedef test_bytes bytes;
+#define load test_load_data
 
 static uint32_t get_le(const uint8_t *at, int n_bytes)
 {

@@ -17,21 +17,8 @@ enum {
     COLOUR_TOLERANCE = 4,  /* measured: at most 2 levels off after H.264 / VP9 */
 };
 
-typedef struct bytes {
-    uint8_t *data;
-    size_t len;
-} bytes;
-
-static bytes load(const char *name)
-{
-    bytes b = {0};
-    b.data = (uint8_t *)test_read_file(test_data_path(name), &b.len);
-    if (!b.data) {
-        fprintf(stderr, "cannot read %s\n", test_data_path(name));
-        exit(1);
-    }
-    return b;
-}
+typedef test_bytes bytes;
+#define load test_load_data
 
 static g4_status decode(const bytes *b, int max_frames, double max_audio_seconds,
                         video_frames *video, g4_err *err)
