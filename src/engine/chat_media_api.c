@@ -80,13 +80,20 @@ static g4_status load_from_path(const g4_model *model, const char *path,
     return G4_OK;
 }
 
+/* input_audio.data normally holds base64; where local files are allowed, a value with a '.'
+ * (never in base64) and no '=' padding is taken as a file name instead ("memo.wav"). */
+static bool holds_base64(const chat_media_ref *ref, const g4_chat_media_options *opt)
+{
+    return ref->base64 &&
+           !(opt->allow_files && !strchr(ref->source, '=') && strchr(ref->source, '.'));
+}
+
 static g4_status load_ref(const g4_model *model, const chat_media_ref *ref,
                           const g4_chat_media_options *opt, g4_media **out, g4_err *err)
 {
     g4_media_params params = opt->params;
     params.kind = ref->kind;
-    if (ref->base64 && !(opt->allow_files && !strchr(ref->source, '=') &&
-                         strchr(ref->source, '.')))
+    if (holds_base64(ref, opt))
         return load_from_bytes(model, ref->source, ref->where, &params, out, err);
     const char *payload = data_uri_payload(ref->source, ref->where, err);
     if (payload)

@@ -7,6 +7,7 @@
 
 #include "engine/api_error.h"
 #include "engine/input.h"
+#include "text/chat_text.h"
 #include "text/tokenizer.h"
 
 #define IMAGE_OPEN "<|image>"
@@ -25,48 +26,38 @@ typedef struct soft_run {
 } soft_run;
 
 typedef struct expansion {
-    char *text;
-    size_t len, cap;
+    chat_buf text;
     soft_run *runs;
     size_t n_runs, cap_runs;
-    bool failed;
+    bool runs_failed;
 } expansion;
 
 static void append(expansion *e, const char *s, size_t len)
 {
-    if (e->failed)
-        return;
-    if (e->len + len + 1 > e->cap) {
-        size_t cap = (e->len + len + 1) * 2;
-        char *text = realloc(e->text, cap);
-        if (!text) {
-            e->failed = true;
-            return;
-        }
-        e->text = text;
-        e->cap = cap;
-    }
-    memcpy(e->text + e->len, s, len);
-    e->len += len;
-    e->text[e->len] = '\0';
+    chat_buf_put(&e->text, s, len);
 }
 
 static void append_str(expansion *e, const char *s)
 {
-    append(e, s, strlen(s));
+    chat_buf_puts(&e->text, s);
+}
+
+static bool expansion_failed(const expansion *e)
+{
+    return e->text.failed || e->runs_failed;
 }
 
 static void append_run(expansion *e, const g4_media *m, int64_t first, int64_t count,
                        g4_media_kind placeholder, const char *open, const char *close)
 {
-    if (!e->failed && e->n_runs == e->cap_runs) {
+    if (!expansion_failed(e) && e->n_runs == e->cap_runs) {
         size_t cap = e->cap_runs ? e->cap_runs * 2 : 8;
         soft_run *runs = realloc(e->runs, cap * sizeof *runs);
-        e->failed = !runs;
+        e->runs_failed = !runs;
         e->runs = runs ? runs : e->runs;
         e->cap_runs = runs ? cap : e->cap_runs;
     }
-    if (e->failed)
+    if (expansion_failed(e))
         return;
     e->runs[e->n_runs++] = (soft_run){m, first, count, placeholder};
     append_str(e, open);
@@ -158,7 +149,7 @@ static g4_status expand_text(const char *text, size_t len, g4_media *const *medi
     if (used < n_media)
         return g4_fail(err, G4_ERR_INVALID_ARG, "%zu media inputs were given but the prompt "
                        "has placeholders for %zu", n_media, used);
-    return e->failed ? g4_fail(err, G4_ERR_NO_MEMORY, "out of memory") : G4_OK;
+    return expansion_failed(e) ? g4_fail(err, G4_ERR_NO_MEMORY, "out of memory") : G4_OK;
 }
 
 static int32_t placeholder_id(const tokenizer_specials *sp, g4_media_kind kind)
@@ -228,13 +219,13 @@ static g4_status build_input(const g4_model *model, const char *text, size_t len
     expansion e = {0};
     g4_status st = expand_text(text, len, media, n_media, &e, err);
     if (st == G4_OK)
-        st = tokenizer_encode(model->tok, e.text ? e.text : "", e.len, add_bos, true,
-                              &in->ids, &in->n, err);
+        st = tokenizer_encode(model->tok, e.text.data ? e.text.data : "", e.text.len, add_bos,
+                              true, &in->ids, &in->n, err);
     if (st == G4_OK)
         st = allocate_positions(in, err);
     if (st == G4_OK)
         st = place_runs(in, tokenizer_get_specials(model->tok), &e, err);
-    free(e.text);
+    chat_buf_free(&e.text);
     free(e.runs);
     return st;
 }

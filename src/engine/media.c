@@ -66,23 +66,30 @@ static g4_status check_params(const g4_model *model, const g4_media_params *p, g
     return G4_OK;
 }
 
-/* Resizes decoded frames in place to the budget's size for the first frame (every frame of
- * a video gets the same size, even if the stream changes size) and records the grid. */
+/* Swaps frame i for its resized copy when the resize (status st) succeeded. */
+static g4_status replace_frame(g4_media *m, size_t i, g4_status st, rgb_image *resized)
+{
+    if (st == G4_OK) {
+        rgb_image_free(&m->frames[i]);
+        m->frames[i] = *resized;
+    }
+    return st;
+}
+
+/* Prepares the first frame for the budget, then resizes the others to its size (every
+ * frame of a video gets the same size, even if the stream changes size), and records the
+ * patch grid. */
 static g4_status prepare_frames(g4_media *m, int budget, g4_err *err)
 {
-    int32_t width, height;
-    g4_status st = image_target_size(m->frames[0].width, m->frames[0].height, budget, &width,
-                                     &height, err);
-    for (size_t i = 0; st == G4_OK && i < m->n_frames; i++) {
-        rgb_image resized = {0};
-        st = image_resize(&m->frames[i], width, height, &resized, err);
-        if (st == G4_OK) {
-            rgb_image_free(&m->frames[i]);
-            m->frames[i] = resized;
-        }
-    }
-    m->grid_width = width / IMAGE_PATCH_SIDE;
-    m->grid_height = height / IMAGE_PATCH_SIDE;
+    rgb_image resized = {0};
+    g4_status st = replace_frame(m, 0, image_prepare(&m->frames[0], budget, &resized, err),
+                                 &resized);
+    for (size_t i = 1; st == G4_OK && i < m->n_frames; i++)
+        st = replace_frame(m, i, image_resize(&m->frames[i], m->frames[0].width,
+                                              m->frames[0].height, &resized, err),
+                           &resized);
+    m->grid_width = m->frames[0].width / IMAGE_PATCH_SIDE;
+    m->grid_height = m->frames[0].height / IMAGE_PATCH_SIDE;
     return st;
 }
 

@@ -112,15 +112,6 @@ static size_t keep_prefix(g4_session *session, size_t common)
     return common;
 }
 
-size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n)
-{
-    size_t held = g4_session_position(session), common = 0;
-    while (common < held && common + 1 < n && session->tokens[common] == ids[common] &&
-           session->keys[common] == 0)
-        common++;
-    return keep_prefix(session, common);
-}
-
 static uint64_t position_key(const g4_input *in, size_t i)
 {
     if (!in || !in->media[i])
@@ -134,13 +125,26 @@ static bool inside_block(const g4_input *in, size_t i)
            in->block_last[i - 1] == in->block_last[i];
 }
 
+/* How many leading positions the session holds exactly as ids (and, for an input, its
+ * media rows) give them: at most n - 1, so that the last one is evaluated again. */
+static size_t shared_prefix(const g4_session *s, const int32_t *ids, size_t n,
+                            const g4_input *input)
+{
+    size_t held = g4_session_position(s), common = 0;
+    while (common < held && common + 1 < n && s->tokens[common] == ids[common] &&
+           s->keys[common] == position_key(input, common))
+        common++;
+    return common;
+}
+
+size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n)
+{
+    return keep_prefix(session, shared_prefix(session, ids, n, NULL));
+}
+
 size_t g4_session_reuse_input(g4_session *session, const g4_input *input)
 {
-    size_t held = g4_session_position(session), common = 0;
-    while (common < held && common + 1 < input->n &&
-           session->tokens[common] == input->ids[common] &&
-           session->keys[common] == position_key(input, common))
-        common++;
+    size_t common = shared_prefix(session, input->ids, input->n, input);
     while (inside_block(input, common))
         common--;
     return keep_prefix(session, common);
@@ -173,15 +177,21 @@ typedef struct feed {
     size_t first, end;
 } feed;
 
+/* The media behind position i, or NULL for a text token. */
+static const g4_media *media_at(const feed *f, size_t i)
+{
+    return f->input ? f->input->media[i] : NULL;
+}
+
 /* Inputs of positions [a, b): token embeddings, or media rows for soft tokens. */
 static g4_status embed_span(g4_session *s, const feed *f, size_t a, size_t b, g4_err *err)
 {
     const gemma4_model *net = &s->model->net;
     int64_t embd = net->hp.n_embd;
     for (size_t i = a; i < b;) {
-        const g4_media *m = f->input ? f->input->media[i] : NULL;
+        const g4_media *m = media_at(f, i);
         size_t j = i + 1;
-        while (j < b && (f->input ? f->input->media[j] : NULL) == m &&
+        while (j < b && media_at(f, j) == m &&
                (!m || f->input->row[j] == f->input->row[j - 1] + 1))
             j++;
         float *x = s->x + (int64_t)(i - a) * embd;

@@ -24,15 +24,9 @@ g4_status weights_check_shape(const gguf_tensor *t, const char *name, uint64_t n
     return G4_OK;
 }
 
-g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
-                              g4_err *err)
+g4_status weights_to_float(const gguf_tensor *t, const char *name, uint64_t n, float **out,
+                           g4_err *err)
 {
-    const gguf_tensor *t = weights_find(f, name, err);
-    if (!t)
-        return G4_ERR_FORMAT;
-    g4_status st = weights_check_shape(t, name, n, 0, err);
-    if (st != G4_OK)
-        return st;
     const cpu_type_ops *ops = cpu_type_ops_best(t->type);
     if (!ops || ops->act_type != G4_TYPE_F32)
         return g4_fail(err, G4_ERR_UNSUPPORTED, "tensor '%s' has type %s; expected F32, F16 "
@@ -42,6 +36,18 @@ g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, 
         return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
     ops->to_float(t->data, *out, (int64_t)n);
     return G4_OK;
+}
+
+g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
+                              g4_err *err)
+{
+    const gguf_tensor *t = weights_find(f, name, err);
+    if (!t)
+        return G4_ERR_FORMAT;
+    g4_status st = weights_check_shape(t, name, n, 0, err);
+    if (st != G4_OK)
+        return st;
+    return weights_to_float(t, name, n, out, err);
 }
 
 g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_in,

@@ -16,6 +16,10 @@ const gguf_tensor *weights_find(const gguf_file *f, const char *name, g4_err *er
 g4_status weights_check_shape(const gguf_tensor *t, const char *name, uint64_t ne0,
                               uint64_t ne1, g4_err *err);
 
+/* The first n values of a tensor (F32, F16 or BF16) converted to a malloc'd f32 array. */
+g4_status weights_to_float(const gguf_tensor *t, const char *name, uint64_t n, float **out,
+                           g4_err *err);
+
 /* A 1-D tensor of n values converted to a malloc'd f32 array (F32, F16 or BF16). */
 g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, float **out,
                               g4_err *err);

@@ -60,18 +60,11 @@ static g4_status load_position_tables(const gguf_file *f, projector_vision *v, g
                        "expected [%lld, rows, 2]", name, (unsigned long long)t->ne[0],
                        (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
                        (long long)v->n_embd);
-    const cpu_type_ops *ops = cpu_type_ops_best(t->type);
-    if (!ops || ops->act_type != G4_TYPE_F32)
-        return g4_fail(err, G4_ERR_UNSUPPORTED, "tensor '%s' has type %s; expected F32, F16 "
-                       "or BF16", name, g4_type_name(t->type));
     v->pos_rows = (int64_t)t->ne[1];
     int64_t n = v->pos_rows * v->n_embd;
-    v->pos_x = malloc((size_t)(2 * n) * sizeof(float));
-    if (!v->pos_x)
-        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
-    v->pos_y = v->pos_x + n;
-    ops->to_float(t->data, v->pos_x, 2 * n);
-    return G4_OK;
+    g4_status st = weights_to_float(t, name, (uint64_t)(2 * n), &v->pos_x, err);
+    v->pos_y = st == G4_OK ? v->pos_x + n : NULL;
+    return st;
 }
 
 static g4_status load_patch_embedding(const gguf_file *f, projector_vision *v, bool exact,
@@ -215,12 +208,13 @@ static void add_positions(const projector_vision *v, float *h, const int32_t *xs
     }
 }
 
-/* LN1 -> dense + bias -> LN2 -> + positions -> LN3 -> RMSNorm -> projection. */
+/* LN1 -> dense + bias -> LN2 -> + positions -> LN3 -> RMSNorm -> projection, with a and
+ * h as work buffers. */
 static void vision_forward(const projector_vision *v, threadpool *pool, matmul_scratch *mm,
-                           float *a, float *h, const int32_t *xs, const int32_t *ys,
-                           int64_t n, float *out)
+                           const float *patches, float *a, float *h, const int32_t *xs,
+                           const int32_t *ys, int64_t n, float *out)
 {
-    layernorm_rows(a, a, v->ln1_w, v->ln1_b, n, v->patch_values, LAYERNORM_EPS);
+    layernorm_rows(a, patches, v->ln1_w, v->ln1_b, n, v->patch_values, LAYERNORM_EPS);
     matmul(pool, mm, &v->patch_embd, a, n, h);
     add_bias_rows(h, v->patch_bias, n, v->n_embd);
     layernorm_rows(h, h, v->ln2_w, v->ln2_b, n, v->n_embd, LAYERNORM_EPS);
@@ -246,10 +240,8 @@ g4_status projector_embed_patches(const projector *p, threadpool *pool, const fl
                                                 threadpool_size(pool), err)
                           : g4_fail(err, G4_ERR_NO_MEMORY, "out of memory for %lld patches",
                                     (long long)n);
-    if (st == G4_OK) {
-        memcpy(a, patches, (size_t)(n * v->patch_values) * sizeof(float));
-        vision_forward(v, pool, &mm, a, h, xs, ys, n, out);
-    }
+    if (st == G4_OK)
+        vision_forward(v, pool, &mm, patches, a, h, xs, ys, n, out);
     matmul_scratch_free(&mm);
     free(a);
     free(h);
