@@ -101,9 +101,20 @@ void g4_chat_reply_clear(g4_chat_reply *reply);
 
 typedef struct g4_session g4_session;
 
+/* How the soft tokens of one image (or video frame) attend to each other. */
+typedef enum g4_image_attention {
+    /* Gemma 4's rule: both directions on the sliding-window layers only, within the
+     * window; the global layers stay causal (Google's reference, llama.cpp). */
+    G4_IMAGE_ATTENTION_SLIDING = 0,
+    /* Both directions on every layer, the whole image whatever the window: what Hugging
+     * Face transformers 5.17 computes in its forward pass and generate. */
+    G4_IMAGE_ATTENTION_ALL_LAYERS = 1,
+} g4_image_attention;
+
 typedef struct g4_session_params {
     uint32_t n_ctx;   /* context length in tokens; 0 = 4096 (capped at the model's) */
     uint32_t n_batch; /* tokens per forward pass during prefill; 0 = 512 */
+    g4_image_attention image_attention;
 } g4_session_params;
 
 void g4_session_params_init(g4_session_params *params);

@@ -59,6 +59,7 @@ mmproj=$data/tiny-gemma4u-mmproj-f32.gguf
 head -c 3000 "$data/media/shapes.png" >"$tmp/truncated.png"
 printf 'RIFF\044\000\000\000WAVEfmt \020\000\000\000\001\000\001\000\200\076\000\000\000\175\000\000\002\000\020\000data\000\000\000\000' >"$tmp/silent.wav"
 expect_failure "image without --mmproj" "no multimodal projector" "$g4" run -m "$model" --image "$data/media/shapes.png" -p hi
+expect_failure "unknown image attention rule" "expects 'sliding' or 'all'" "$g4" run -m "$model" --image-attention both -p hi
 expect_failure "text model as projector" "not a multimodal projector" "$g4" run -m "$model" --mmproj "$model" -p hi
 expect_failure "truncated PNG" "PNG" "$g4" run -m "$model" --mmproj "$mmproj" --image "$tmp/truncated.png" -p hi
 expect_failure "GGUF as an image" "not a PNG, JPEG, WebP, BMP or GIF" "$g4" run -m "$model" --mmproj "$mmproj" --image "$model" -p hi

@@ -72,6 +72,9 @@ check "embeddings dump size" [ "$(stat -c %s "$tmp/emb.f32")" -eq $(((63 + 86) *
 b64=$(base64 -w0 "$data/media/shapes.png")
 printf '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},{"type":"text","text":"Hi"}]}]}' "$b64" >"$tmp/mm64.json"
 "$g4" eval -m "$model" --mmproj "$mmproj" --request "$tmp/mm64.json" >"$tmp/mm64.txt"
+"$g4" eval -m "$model" --mmproj "$mmproj" --image-attention all --request "$tmp/mm64.json" \
+  --greedy 2 >"$tmp/mm64all.txt"
+check "eval with --image-attention all" grep -q "^greedy: " "$tmp/mm64all.txt"
 check "data URI image, 280 tokens" [ "$(grep -o ' 258880' "$tmp/mm64.txt" | grep -c '')" -eq 266 ]
 "$g4" template -m "$model" --request "$tmp/mm.json" >"$tmp/mm_template.txt"
 check "template renders placeholders" grep -q '<|image|><|audio|>Describe both.' "$tmp/mm_template.txt"

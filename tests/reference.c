@@ -92,6 +92,8 @@ g4_session *ref_new_session(g4_model *model, uint32_t n_ctx)
     g4_session_params sp;
     g4_session_params_init(&sp);
     sp.n_ctx = n_ctx;
+    /* the reference ran transformers' forward, whose image blocks span every layer */
+    sp.image_attention = G4_IMAGE_ATTENTION_ALL_LAYERS;
     g4_session *s = NULL;
     CHECK(g4_session_new(model, &sp, &s) == G4_OK);
     return s;

@@ -15,6 +15,7 @@ typedef struct cli_options {
     uint32_t n_ctx;
     uint32_t n_batch;
     int image_tokens;           /* --image-tokens: 70, 140, 280, 560 or 1120 (0 = 280) */
+    g4_image_attention image_attention; /* --image-attention sliding|all */
     bool exact;
     bool quiet;
 } cli_options;
@@ -32,8 +33,8 @@ bool cli_switch(cli_args *a, const char *short_name, const char *long_name);
 bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo, long hi,
              long *out);
 bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
-/* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens, --exact;
- * true if one was consumed. */
+/* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens,
+ * --image-attention, --exact; true if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
 /* Reports an unknown argument and marks the parse failed. */
 void cli_unknown(cli_args *a);

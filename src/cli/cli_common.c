@@ -74,6 +74,23 @@ bool cli_float(cli_args *a, const char *short_name, const char *long_name, float
     return true;
 }
 
+/* --image-attention sliding|all */
+static bool image_attention_flag(cli_args *a, cli_options *opt)
+{
+    const char *rule = NULL;
+    if (!cli_flag(a, NULL, "--image-attention", &rule))
+        return false;
+    if (rule && strcmp(rule, "sliding") == 0) {
+        opt->image_attention = G4_IMAGE_ATTENTION_SLIDING;
+    } else if (rule && strcmp(rule, "all") == 0) {
+        opt->image_attention = G4_IMAGE_ATTENTION_ALL_LAYERS;
+    } else if (rule) {
+        fprintf(stderr, "g4: --image-attention expects 'sliding' or 'all', got '%s'\n", rule);
+        a->failed = true;
+    }
+    return true;
+}
+
 bool cli_common(cli_args *a, cli_options *opt)
 {
     long v = 0;
@@ -96,6 +113,8 @@ bool cli_common(cli_args *a, cli_options *opt)
         opt->image_tokens = (int)v;
         return true;
     }
+    if (image_attention_flag(a, opt))
+        return true;
     if (cli_switch(a, NULL, "--exact")) {
         opt->exact = true;
         return true;
@@ -160,6 +179,7 @@ g4_session *cli_new_session(g4_model *model, const cli_options *opt)
     g4_session_params_init(&params);
     params.n_ctx = opt->n_ctx;
     params.n_batch = opt->n_batch;
+    params.image_attention = opt->image_attention;
     if (!params.n_batch && opt->image_tokens > 512)
         params.n_batch = (uint32_t)opt->image_tokens;
     g4_session *session = NULL;

@@ -32,6 +32,8 @@ static void usage(FILE *out)
             "  -b, --batch N         tokens per forward pass while reading the prompt (512)\n"
             "  --mmproj FILE         the multimodal projector GGUF (images, audio, video)\n"
             "  --image-tokens N      soft tokens per image: 70, 140, 280 (default), 560, 1120\n"
+            "  --image-attention R   how an image's tokens see each other: 'sliding' (default,\n"
+            "                        Gemma 4's rule) or 'all' (every layer, as transformers)\n"
             "  --exact               multiply quantized weights in f32 (slow; for checking)\n"
             "\nrun / chat:\n"
             "  -p, --prompt TEXT     the user message (run)\n"

@@ -10,18 +10,24 @@ int64_t attention_scratch_floats(int64_t max_keys)
     return (int64_t)ATTENTION_QUERY_BLOCK * (max_keys + ATTENTION_QUERY_BLOCK);
 }
 
-static int64_t first_visible(const attention_args *a, int64_t pos)
+/* A query sees one contiguous run of keys: its window (or everything before it) joined
+ * with its block, which always contains the query itself. */
+static int64_t first_visible(const attention_args *a, int64_t query)
 {
-    if (a->window <= 0 || pos < a->window)
-        return 0;
-    return pos - a->window + 1;
+    int64_t pos = a->pos0 + query;
+    int64_t first = a->window <= 0 || pos < a->window ? 0 : pos - a->window + 1;
+    const attention_span *block = a->blocks ? &a->blocks[query] : NULL;
+    if (block && block->first >= 0 && !a->blocks_windowed && block->first < first)
+        return block->first;
+    return first;
 }
 
 static int64_t last_visible(const attention_args *a, int64_t query)
 {
     int64_t pos = a->pos0 + query;
-    if (a->visible_end && a->visible_end[query] > pos)
-        return a->visible_end[query];
+    const attention_span *block = a->blocks ? &a->blocks[query] : NULL;
+    if (block && block->first >= 0 && block->last > pos)
+        return block->last;
     return pos;
 }
 
@@ -53,8 +59,7 @@ static void block_scores(const attention_args *a, int64_t head, int64_t q0, int 
 static void query_output(const attention_args *a, int64_t head, int64_t query, int64_t lo,
                          float *scores)
 {
-    int64_t pos = a->pos0 + query;
-    int64_t from = first_visible(a, pos) - lo, to = last_visible(a, query) - lo;
+    int64_t from = first_visible(a, query) - lo, to = last_visible(a, query) - lo;
     float max = -INFINITY;
     for (int64_t j = from; j <= to; j++)
         max = scores[j] > max ? scores[j] : max;
@@ -84,10 +89,12 @@ static void attention_item(const attention_args *a, int64_t item, float *scratch
     int64_t q0 = (item % n_blocks) * ATTENTION_QUERY_BLOCK;
     int n_q = (int)(a->n_tokens - q0 < ATTENTION_QUERY_BLOCK ? a->n_tokens - q0
                                                               : ATTENTION_QUERY_BLOCK);
-    int64_t lo = first_visible(a, a->pos0 + q0);
-    int64_t hi = 0;
-    for (int c = 0; c < n_q; c++)
-        hi = last_visible(a, q0 + c) > hi ? last_visible(a, q0 + c) : hi;
+    int64_t lo = first_visible(a, q0), hi = last_visible(a, q0);
+    for (int c = 1; c < n_q; c++) {
+        int64_t first = first_visible(a, q0 + c), last = last_visible(a, q0 + c);
+        lo = first < lo ? first : lo;
+        hi = last > hi ? last : hi;
+    }
     int64_t n_keys = hi - lo + 1;
     block_scores(a, head, q0, n_q, lo, n_keys, scratch);
     for (int c = 0; c < n_q; c++)

@@ -3,11 +3,18 @@
 #ifndef G4_CPU_ATTENTION_H
 #define G4_CPU_ATTENTION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/threadpool.h"
 
 enum { ATTENTION_QUERY_BLOCK = 16 };
+
+/* Positions [first, last] of a query's bidirectional block (an image's soft tokens);
+ * first = -1 when the query is in none. */
+typedef struct attention_span {
+    int64_t first, last;
+} attention_span;
 
 typedef struct attention_args {
     const float *q;          /* [n_tokens][n_head][head_dim] */
@@ -21,9 +28,11 @@ typedef struct attention_args {
     int64_t cap;
     int64_t pos0;            /* position of the first query */
     int64_t window;          /* 0: all earlier keys; else keys with p - t < window */
-    /* Optional, per query: keys up to this position are visible as well (a bidirectional
-     * block such as an image's soft tokens); NULL = plain causal. */
-    const int64_t *visible_end;
+    /* Optional, per query: its block's keys are visible as well, later ones included;
+     * NULL = plain causal. With blocks_windowed the window still hides block keys older
+     * than its reach; without, the whole block stays visible. */
+    const attention_span *blocks;
+    bool blocks_windowed;
     float *scratch;          /* per thread: attention_scratch_floats() floats */
     int64_t scratch_per_thread;
 } attention_args;

@@ -13,6 +13,7 @@ void g4_session_params_init(g4_session_params *params)
 {
     params->n_ctx = 0;
     params->n_batch = 0;
+    params->image_attention = G4_IMAGE_ATTENTION_SLIDING;
 }
 
 static void resolve_sizes(const g4_model *model, const g4_session_params *p, uint32_t *n_ctx,
@@ -31,7 +32,7 @@ uint64_t session_bytes(const g4_model *model, uint32_t n_ctx, uint32_t n_batch)
     return gemma4_state_bytes(&model->net, n_ctx, n_batch, model->n_threads) +
            ((uint64_t)n_batch * model->net.hp.n_embd + model->net.hp.n_vocab) * sizeof(float) +
            (uint64_t)n_ctx * (sizeof(int32_t) + sizeof(uint64_t)) +
-           (uint64_t)n_batch * sizeof(int64_t);
+           (uint64_t)n_batch * sizeof(attention_span);
 }
 
 uint64_t g4_model_session_bytes(const g4_model *model, uint32_t n_ctx)
@@ -51,12 +52,13 @@ g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_se
         return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});
     s->model = model;
     resolve_sizes(model, params, &s->n_ctx, &s->n_batch);
+    s->blocks.all_layers = params && params->image_attention == G4_IMAGE_ATTENTION_ALL_LAYERS;
     s->x = malloc((size_t)s->n_batch * model->net.hp.n_embd * sizeof(float));
     s->logits = malloc((size_t)model->net.hp.n_vocab * sizeof(float));
     s->tokens = malloc((size_t)s->n_ctx * sizeof(int32_t));
     s->keys = malloc((size_t)s->n_ctx * sizeof(uint64_t));
-    s->visible_end = malloc((size_t)s->n_batch * sizeof(int64_t));
-    if (!s->x || !s->logits || !s->tokens || !s->keys || !s->visible_end)
+    s->spans = malloc((size_t)s->n_batch * sizeof(attention_span));
+    if (!s->x || !s->logits || !s->tokens || !s->keys || !s->spans)
         g4_fail(&err, G4_ERR_NO_MEMORY, "out of memory for a session");
     else
         gemma4_state_init(&s->state, &model->net, s->n_ctx, s->n_batch, model->n_threads,
@@ -78,7 +80,7 @@ void g4_session_free(g4_session *session)
     free(session->logits);
     free(session->tokens);
     free(session->keys);
-    free(session->visible_end);
+    free(session->spans);
     free(session);
 }
 
@@ -204,17 +206,25 @@ static g4_status embed_span(g4_session *s, const feed *f, size_t a, size_t b, g4
     return G4_OK;
 }
 
-/* Bidirectional limits of positions [a, b), or NULL when none is in an image block. */
-static const int64_t *visible_ends(g4_session *s, const feed *f, size_t a, size_t b)
+/* The image blocks of positions [a, b), or NULL when none is in one. A pass never starts
+ * or ends inside a block, so a block begins where the previous input is not in it. */
+static const gemma4_blocks *pass_blocks(g4_session *s, const feed *f, size_t a, size_t b)
 {
     bool any = false;
     int64_t pos0 = s->state.kv.n_pos;
     for (size_t i = a; f->input && i < b; i++) {
         int32_t last = f->input->block_last[i];
-        s->visible_end[i - a] = last >= 0 ? pos0 + (int64_t)(last - a) : -1;
+        attention_span *span = &s->spans[i - a];
+        if (last < 0)
+            *span = (attention_span){-1, -1};
+        else if (i > a && f->input->block_last[i - 1] == last)
+            *span = span[-1];
+        else
+            *span = (attention_span){pos0 + (int64_t)(i - a), pos0 + (int64_t)(last - a)};
         any |= last >= 0;
     }
-    return any ? s->visible_end : NULL;
+    s->blocks.spans = s->spans;
+    return any ? &s->blocks : NULL;
 }
 
 static void record_positions(g4_session *s, const feed *f, size_t a, size_t b)
@@ -234,9 +244,9 @@ static g4_status decode_chunk(g4_session *s, const feed *f, size_t a, size_t b,
     int64_t embd = net->hp.n_embd, n = (int64_t)(b - a);
     if (embed_span(s, f, a, b, err) != G4_OK)
         return err->code;
-    const int64_t *visible = visible_ends(s, f, a, b);
+    const gemma4_blocks *blocks = pass_blocks(s, f, a, b);
     record_positions(s, f, a, b);
-    gemma4_forward(net, &s->state, s->model->pool, s->x, n, visible, s->capture);
+    gemma4_forward(net, &s->state, s->model->pool, s->x, n, blocks, s->capture);
     bool want_last = b == f->end;
     if (all_logits) {
         gemma4_logits(net, &s->state, s->model->pool, s->x, n, all_logits);

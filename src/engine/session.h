@@ -17,7 +17,8 @@ struct g4_session {
     float *capture;  /* optional: residual stream per layer (see gemma4_forward) */
     int32_t *tokens; /* [n_ctx] the ids at each cached position */
     uint64_t *keys;  /* [n_ctx] 0 for text; for soft tokens, their media content and row */
-    int64_t *visible_end; /* [n_batch] bidirectional attention limits of one pass */
+    attention_span *spans; /* [n_batch] the image block of each input of one pass */
+    gemma4_blocks blocks;  /* spans and the session's image attention rule */
 };
 
 /* Bytes a session with these sizes allocates, besides the struct itself. */

@@ -130,7 +130,7 @@ static void prepare_qkv(const gemma4_model *m, gemma4_state *st, const gemma4_la
 }
 
 static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
-                            uint32_t l, float *x, int64_t n, const int64_t *visible_end)
+                            uint32_t l, float *x, int64_t n, const gemma4_blocks *blocks)
 {
     const gemma4_layer *ly = &m->layers[l];
     int64_t embd = m->hp.n_embd;
@@ -152,7 +152,8 @@ static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool 
         .cap = kl->cap,
         .pos0 = st->kv.n_pos,
         .window = ly->sliding ? m->hp.window : 0,
-        .visible_end = ly->sliding ? visible_end : NULL,
+        .blocks = blocks && (ly->sliding || blocks->all_layers) ? blocks->spans : NULL,
+        .blocks_windowed = blocks && !blocks->all_layers,
         .scratch = st->scores,
         .scratch_per_thread = st->scores_per_thread,
     };
@@ -208,7 +209,7 @@ static void rope_tables(const gemma4_model *m, gemma4_state *st, int64_t n)
 }
 
 void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
-                    int64_t n, const int64_t *visible_end, float *capture)
+                    int64_t n, const gemma4_blocks *blocks, float *capture)
 {
     int64_t embd = model->hp.n_embd;
     rope_tables(model, st, n);
@@ -216,7 +217,7 @@ void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *poo
         memcpy(capture, x, (size_t)(n * embd) * sizeof(float));
     for (uint32_t l = 0; l < model->hp.n_layer; l++) {
         const gemma4_layer *ly = &model->layers[l];
-        attention_block(model, st, pool, l, x, n, visible_end);
+        attention_block(model, st, pool, l, x, n, blocks);
         mlp_block(model, st, pool, ly, x, n);
         scale_rows(x, ly->output_scale, n * embd);
         if (capture)

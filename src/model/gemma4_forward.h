@@ -3,6 +3,7 @@
 #define G4_MODEL_GEMMA4_FORWARD_H
 
 #include "core/threadpool.h"
+#include "cpu/attention.h"
 #include "cpu/matmul.h"
 #include "model/gemma4.h"
 #include "model/kv_cache.h"
@@ -38,13 +39,21 @@ uint64_t gemma4_state_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_
 /* Rows of token embeddings scaled by sqrt(n_embd). Ids must be valid. */
 void gemma4_embed_tokens(const gemma4_model *model, const int32_t *ids, int64_t n, float *x);
 
+/* The bidirectional blocks (images, video frames) of one pass and how they attend. */
+typedef struct gemma4_blocks {
+    const attention_span *spans; /* per input; NULL: no input is in a block */
+    /* false (Gemma 4's rule): blocks on sliding layers only, bounded by the window;
+     * true (Hugging Face transformers' forward): blocks on every layer, not bounded. */
+    bool all_layers;
+} gemma4_blocks;
+
 /* Runs n <= n_batch inputs x ([n][n_embd], overwritten with the final residual stream)
- * at positions kv.n_pos .. kv.n_pos + n - 1 and appends their K/V. visible_end (optional,
- * per input) widens the attention of bidirectional blocks on sliding layers. capture
- * (optional, [n_layer + 1][n][n_embd]) receives the residual stream after the embedding
- * and after every layer. */
+ * at positions kv.n_pos .. kv.n_pos + n - 1 and appends their K/V. blocks (optional)
+ * widens the attention of bidirectional blocks. capture (optional,
+ * [n_layer + 1][n][n_embd]) receives the residual stream after the embedding and after
+ * every layer. */
 void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
-                    int64_t n, const int64_t *visible_end, float *capture);
+                    int64_t n, const gemma4_blocks *blocks, float *capture);
 
 /* Final norm (in place on x rows) and LM head: logits [n][n_vocab], soft-capped, with the
  * suppressed tokens at -inf. */
