@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "media/audio.h"
+#include "media/image_prep.h"
 #include "media/video.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,7 +58,8 @@ static void fuzz_video(const uint8_t *data, size_t size)
 {
     video_frames video;
     g4_err err = {0};
-    if (video_decode(data, size, MAX_FRAMES, MAX_SECONDS, &video, &err) != G4_OK) {
+    video_request request = {MAX_FRAMES, VIDEO_FRAME_BUDGET, MAX_SECONDS};
+    if (video_decode(data, size, &request, &video, &err) != G4_OK) {
         require(video.frames == NULL && video.seconds == NULL && video.n_frames == 0);
         require(video.audio.samples == NULL && video.audio.n == 0 && err.msg[0] != '\0');
         return;

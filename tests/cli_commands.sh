@@ -76,6 +76,9 @@ printf '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{
   --greedy 2 >"$tmp/mm64all.txt"
 check "eval with --image-attention all" grep -q "^greedy: " "$tmp/mm64all.txt"
 check "data URI image, 280 tokens" [ "$(grep -o ' 258880' "$tmp/mm64.txt" | grep -c '')" -eq 266 ]
+"$g4" bench -m "$model" --mmproj "$mmproj" --image "$data/media/shapes.png" \
+  --audio "$data/media/fox16k.wav" -n 4 -r 1 --json >"$tmp/mmbench.json"
+check "bench with media" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['soft_tokens'] == 266 + 86 and 0 < d['project_s'] < d['prefill_s'] and d['tg'] > 0" "$tmp/mmbench.json"
 "$g4" template -m "$model" --request "$tmp/mm.json" >"$tmp/mm_template.txt"
 check "template renders placeholders" grep -q '<|image|><|audio|>Describe both.' "$tmp/mm_template.txt"
 "$g4" run -m "$model" --mmproj "$mmproj" --image "$data/media/shapes.png" \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "media/image_prep.h"
 #include "media/video.h"
 
 enum {
@@ -25,7 +26,8 @@ static g4_status decode(const bytes *b, int max_frames, double max_audio_seconds
 {
     memset(video, 0x5A, sizeof *video); /* must be reset, whatever happens */
     *err = (g4_err){0};
-    return video_decode(b->data, b->len, max_frames, max_audio_seconds, video, err);
+    video_request request = {max_frames, VIDEO_FRAME_BUDGET, max_audio_seconds};
+    return video_decode(b->data, b->len, &request, video, err);
 }
 
 static bool empty(const video_frames *video)
@@ -63,8 +65,11 @@ static void check_frames(const clip_case *c, const video_frames *video)
     for (size_t i = 0; i < video->n_frames && i < c->n_expected; i++) {
         const rgb_image *frame = &video->frames[i];
         size_t index = c->indices[i];
-        CHECK_MSG(frame->width == c->width && frame->height == c->height, "%s: %dx%d",
-                  c->name, frame->width, frame->height);
+        int32_t width = 0, height = 0; /* the budget's size, checked in test_image_prep */
+        CHECK(image_target_size(c->width, c->height, VIDEO_FRAME_BUDGET, &width, &height,
+                                NULL) == G4_OK);
+        CHECK_MSG(frame->width == width && frame->height == height, "%s: %dx%d, not %dx%d",
+                  c->name, frame->width, frame->height, width, height);
         int error = colour_error(frame, index);
         CHECK_MSG(error <= COLOUR_TOLERANCE, "%s, max %d: frame %zu is not frame %zu (%d off)",
                   c->name, c->max_frames, i, index, error);
@@ -155,7 +160,11 @@ static void test_bad_input(void)
     expect_failure(&clip, 0, 0, "max_frames 0", "max_frames");
     expect_failure(&clip, -3, 0, "max_frames -3", "max_frames");
     expect_failure(&clip, 8, 2.0, "a 3.4 s sound track over a 2 s limit", "limit is 2 s");
-    CHECK(video_decode(clip.data, clip.len, 4, 0, NULL, NULL) == G4_ERR_INVALID_ARG);
+    video_request request = {4, VIDEO_FRAME_BUDGET, 0};
+    CHECK(video_decode(clip.data, clip.len, &request, NULL, NULL) == G4_ERR_INVALID_ARG);
+    video_frames video;
+    request.frame_budget = 100;
+    CHECK(video_decode(clip.data, clip.len, &request, &video, NULL) == G4_ERR_INVALID_ARG);
     free(clip.data);
 
     bytes none = {NULL, 0};

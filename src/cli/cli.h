@@ -20,6 +20,19 @@ typedef struct cli_options {
     bool quiet;
 } cli_options;
 
+enum { CLI_MAX_MEDIA = 64 };
+
+/* Media files named on the command line, in order. */
+typedef struct cli_media_file {
+    g4_media_kind kind;
+    const char *path;
+} cli_media_file;
+
+typedef struct cli_media_files {
+    cli_media_file file[CLI_MAX_MEDIA];
+    size_t n;
+} cli_media_files;
+
 /* Argument cursor: cli_flag() matches a flag and takes its value. */
 typedef struct cli_args {
     int argc;
@@ -36,6 +49,8 @@ bool cli_float(cli_args *a, const char *short_name, const char *long_name, float
 /* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens,
  * --image-attention, --exact; true if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
+/* Matches --image, --audio or --video PATH (repeatable) and appends the file. */
+bool cli_media_flag(cli_args *a, cli_media_files *files);
 /* Reports an unknown argument and marks the parse failed. */
 void cli_unknown(cli_args *a);
 

@@ -122,6 +122,28 @@ bool cli_common(cli_args *a, cli_options *opt)
     return false;
 }
 
+bool cli_media_flag(cli_args *a, cli_media_files *files)
+{
+    static const struct {
+        const char *flag;
+        g4_media_kind kind;
+    } flags[] = {{"--image", G4_MEDIA_IMAGE}, {"--audio", G4_MEDIA_AUDIO},
+                 {"--video", G4_MEDIA_VIDEO}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        const char *path = NULL;
+        if (!cli_flag(a, NULL, flags[i].flag, &path))
+            continue;
+        if (path && files->n == CLI_MAX_MEDIA) {
+            fprintf(stderr, "g4: at most %d media files\n", CLI_MAX_MEDIA);
+            a->failed = true;
+        } else if (path) {
+            files->file[files->n++] = (cli_media_file){flags[i].kind, path};
+        }
+        return true;
+    }
+    return false;
+}
+
 void cli_unknown(cli_args *a)
 {
     fprintf(stderr, "g4: unknown argument '%s' (see g4 --help)\n", a->argv[a->i]);

@@ -4,28 +4,16 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cli.h"
+#include "bench.h"
 
-typedef struct bench_options {
-    long n_prompt;
-    long n_gen;
-    long reps;
-    bool json;
-} bench_options;
-
-typedef struct bench_stat {
-    double mean;
-    double stddev;
-} bench_stat;
-
-static double now_seconds(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed)
+void bench_fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed)
 {
     for (long i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
@@ -37,24 +25,24 @@ static void fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed)
 static double time_prefill(g4_session *s, const int32_t *ids, long n)
 {
     g4_session_truncate(s, 0);
-    double t0 = now_seconds();
+    double t0 = bench_now();
     if (g4_session_decode(s, ids, (size_t)n, NULL) != G4_OK)
         return -1.0;
-    return (double)n / (now_seconds() - t0);
+    return (double)n / (bench_now() - t0);
 }
 
 /* Tokens per second of n single-token decode steps from an empty context. */
 static double time_decode(g4_session *s, const int32_t *ids, long n)
 {
     g4_session_truncate(s, 0);
-    double t0 = now_seconds();
+    double t0 = bench_now();
     for (long i = 0; i < n; i++)
         if (g4_session_decode(s, &ids[i], 1, NULL) != G4_OK)
             return -1.0;
-    return (double)n / (now_seconds() - t0);
+    return (double)n / (bench_now() - t0);
 }
 
-static bench_stat summarize(const double *v, long n)
+bench_stat bench_summarize(const double *v, long n)
 {
     bench_stat st = {0, 0};
     for (long i = 0; i < n; i++)
@@ -75,7 +63,7 @@ static int measure(g4_session *s, const int32_t *ids, long n, long reps, bool pr
     double r = prefill ? time_prefill(s, ids, n) : time_decode(s, ids, n < 8 ? n : 8);
     for (long i = 0; i < reps && r >= 0; i++)
         r = runs[i] = prefill ? time_prefill(s, ids, n) : time_decode(s, ids, n);
-    *out = summarize(runs, reps);
+    *out = bench_summarize(runs, reps);
     free(runs);
     return r < 0 ? cli_error("benchmark run") : 0;
 }
@@ -100,6 +88,14 @@ static void report(const cli_options *opt, const bench_options *bo, int threads,
                tg->mean, tg->stddev);
 }
 
+static int bench_multimodal(cli_options *opt, const bench_options *bo)
+{
+    g4_model *model = cli_load_model(opt);
+    int rc = model ? bench_media(model, opt, bo) : 1;
+    g4_model_free(model);
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_options opt = {.quiet = true};
@@ -108,7 +104,7 @@ int cmd_bench(int argc, char **argv)
     while (a.i < a.argc && !a.failed) {
         if (cli_common(&a, &opt) || cli_int(&a, "-p", "--n-prompt", 0, 1 << 20, &bo.n_prompt) ||
             cli_int(&a, "-n", "--n-gen", 0, 1 << 20, &bo.n_gen) ||
-            cli_int(&a, "-r", "--reps", 1, 1000, &bo.reps))
+            cli_int(&a, "-r", "--reps", 1, 1000, &bo.reps) || cli_media_flag(&a, &bo.media))
             continue;
         if (cli_switch(&a, NULL, "--json"))
             bo.json = true;
@@ -117,6 +113,8 @@ int cmd_bench(int argc, char **argv)
     }
     if (a.failed)
         return 2;
+    if (bo.media.n > 0)
+        return bench_multimodal(&opt, &bo);
     long longest = bo.n_prompt > bo.n_gen ? bo.n_prompt : bo.n_gen;
     if (!opt.n_ctx)
         opt.n_ctx = (uint32_t)(longest > 16 ? longest : 16);
@@ -126,7 +124,7 @@ int cmd_bench(int argc, char **argv)
     int rc = session && ids ? 0 : 1;
     bench_stat pp = {0, 0}, tg = {0, 0};
     if (rc == 0) {
-        fill_tokens(ids, longest > 8 ? longest : 8, g4_model_vocab_size(model), 42);
+        bench_fill_tokens(ids, longest > 8 ? longest : 8, g4_model_vocab_size(model), 42);
         if (bo.n_prompt > 0)
             rc = measure(session, ids, bo.n_prompt, bo.reps, true, &pp);
         if (rc == 0 && bo.n_gen > 0)

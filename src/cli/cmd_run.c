@@ -6,12 +6,7 @@
 
 #include "cli.h"
 
-enum { MAX_STOPS = 16, MAX_MEDIA = 64 };
-
-typedef struct media_file {
-    g4_media_kind kind;
-    const char *path;
-} media_file;
+enum { MAX_STOPS = 16, MAX_MEDIA = CLI_MAX_MEDIA };
 
 typedef struct gen_options {
     const char *prompt;
@@ -20,8 +15,7 @@ typedef struct gen_options {
     long max_tokens;
     const char *stops[MAX_STOPS];
     size_t n_stops;
-    media_file files[MAX_MEDIA]; /* --image/--audio/--video, in order */
-    size_t n_files;
+    cli_media_files files; /* --image/--audio/--video, in order */
     g4_sampler_params sampling;
 } gen_options;
 
@@ -49,33 +43,10 @@ static bool parse_sampling(cli_args *a, g4_sampler_params *sp)
     return false;
 }
 
-/* --image/--audio/--video PATH, repeatable. */
-static bool parse_media(cli_args *a, gen_options *go)
-{
-    static const struct {
-        const char *flag;
-        g4_media_kind kind;
-    } flags[] = {{"--image", G4_MEDIA_IMAGE}, {"--audio", G4_MEDIA_AUDIO},
-                 {"--video", G4_MEDIA_VIDEO}};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        const char *path = NULL;
-        if (!cli_flag(a, NULL, flags[i].flag, &path))
-            continue;
-        if (path && go->n_files == MAX_MEDIA) {
-            fprintf(stderr, "g4: at most %d media files\n", MAX_MEDIA);
-            a->failed = true;
-        } else if (path) {
-            go->files[go->n_files++] = (media_file){flags[i].kind, path};
-        }
-        return true;
-    }
-    return false;
-}
-
 static bool parse_generation(cli_args *a, gen_options *go)
 {
     const char *stop = NULL;
-    if (parse_media(a, go))
+    if (cli_media_flag(a, &go->files))
         return true;
     if (cli_flag(a, "-p", "--prompt", &go->prompt) || cli_flag(a, NULL, "--system", &go->system) ||
         cli_int(a, "-n", "--max-tokens", -1, 1 << 30, &go->max_tokens) ||
@@ -307,8 +278,8 @@ int cmd_run(int argc, char **argv)
         return rc;
     run_context ctx = {0};
     rc = open_run_context(&opt, &go, &ctx);
-    for (size_t i = 0; rc == 0 && i < go.n_files; i++)
-        rc = attach_media(&ctx, &opt, go.files[i].kind, go.files[i].path);
+    for (size_t i = 0; rc == 0 && i < go.files.n; i++)
+        rc = attach_media(&ctx, &opt, go.files.file[i].kind, go.files.file[i].path);
     if (rc == 0) {
         cJSON *request = new_request(&go);
         add_user_message(request, &ctx, ctx.n_media, go.prompt);

@@ -66,31 +66,11 @@ static g4_status check_params(const g4_model *model, const g4_media_params *p, g
     return G4_OK;
 }
 
-/* Swaps frame i for its resized copy when the resize (status st) succeeded. */
-static g4_status replace_frame(g4_media *m, size_t i, g4_status st, rgb_image *resized)
+/* The patch grid of the (resized) frames. */
+static void set_grid(g4_media *m)
 {
-    if (st == G4_OK) {
-        rgb_image_free(&m->frames[i]);
-        m->frames[i] = *resized;
-    }
-    return st;
-}
-
-/* Prepares the first frame for the budget, then resizes the others to its size (every
- * frame of a video gets the same size, even if the stream changes size), and records the
- * patch grid. */
-static g4_status prepare_frames(g4_media *m, int budget, g4_err *err)
-{
-    rgb_image resized = {0};
-    g4_status st = replace_frame(m, 0, image_prepare(&m->frames[0], budget, &resized, err),
-                                 &resized);
-    for (size_t i = 1; st == G4_OK && i < m->n_frames; i++)
-        st = replace_frame(m, i, image_resize(&m->frames[i], m->frames[0].width,
-                                              m->frames[0].height, &resized, err),
-                           &resized);
     m->grid_width = m->frames[0].width / IMAGE_PATCH_SIDE;
     m->grid_height = m->frames[0].height / IMAGE_PATCH_SIDE;
-    return st;
 }
 
 static g4_status load_image(g4_media *m, const uint8_t *data, size_t len, int budget,
@@ -100,16 +80,26 @@ static g4_status load_image(g4_media *m, const uint8_t *data, size_t len, int bu
     if (!m->frames)
         return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
     m->n_frames = 1;
-    g4_status st = image_decode(data, len, &m->frames[0], err);
-    return st != G4_OK ? st : prepare_frames(m, budget, err);
+    rgb_image full = {0};
+    g4_status st = image_decode(data, len, &full, err);
+    if (st == G4_OK)
+        st = image_prepare(&full, budget, &m->frames[0], err);
+    rgb_image_free(&full);
+    if (st == G4_OK)
+        set_grid(m);
+    return st;
 }
 
 static g4_status load_video(const g4_model *model, g4_media *m, const uint8_t *data,
                             size_t len, const g4_media_params *p, g4_err *err)
 {
     video_frames video = {0};
-    int frames = p->video_frames ? p->video_frames : VIDEO_DEFAULT_FRAMES;
-    g4_status st = video_decode(data, len, frames, p->max_audio_seconds, &video, err);
+    video_request request = {
+        .max_frames = p->video_frames ? p->video_frames : VIDEO_DEFAULT_FRAMES,
+        .frame_budget = VIDEO_FRAME_BUDGET,
+        .max_audio_seconds = p->max_audio_seconds,
+    };
+    g4_status st = video_decode(data, len, &request, &video, err);
     if (st != G4_OK)
         return st;
     m->frames = video.frames;
@@ -119,7 +109,8 @@ static g4_status load_video(const g4_model *model, g4_media *m, const uint8_t *d
         m->audio = video.audio;
     else
         audio_clip_free(&video.audio);
-    return prepare_frames(m, VIDEO_FRAME_BUDGET, err);
+    set_grid(m);
+    return G4_OK;
 }
 
 static g4_status load_media(const g4_model *model, g4_media *m, const uint8_t *data,

@@ -18,6 +18,7 @@
 #include <libswscale/swscale.h>
 
 #include "media/audio_track.h"
+#include "media/image_prep.h"
 #include "media/video.h"
 
 #define VIDEO_DEFAULT_FPS 24.0
@@ -28,6 +29,7 @@ typedef struct frame_sampler {
     video_frames *out; /* frames and seconds hold n_wanted entries, n_frames filled */
     size_t n_total;    /* frames in the stream */
     size_t n_wanted;   /* min(n_total, max_frames) */
+    int budget;        /* soft tokens per frame: the first frame's size sets every frame's */
     size_t max_frames;
     size_t decoded; /* frames seen so far */
     double fps;
@@ -104,7 +106,14 @@ static g4_status take_frame(void *state, const AVFrame *frame, bool *done, g4_er
     size_t index = sampler->decoded++;
     if (index != wanted_index(sampler, out->n_frames))
         return G4_OK;
-    g4_status status = convert_frame(sampler, frame, &out->frames[out->n_frames], err);
+    rgb_image full = {0};
+    rgb_image *kept = &out->frames[out->n_frames];
+    g4_status status = convert_frame(sampler, frame, &full, err);
+    if (status == G4_OK && out->n_frames == 0)
+        status = image_prepare(&full, sampler->budget, kept, err);
+    else if (status == G4_OK)
+        status = image_resize(&full, out->frames[0].width, out->frames[0].height, kept, err);
+    rgb_image_free(&full);
     if (status != G4_OK)
         return status;
     out->seconds[out->n_frames++] = (double)index / sampler->fps;
@@ -125,9 +134,13 @@ static g4_status check_declared_size(const AVCodecParameters *par, g4_err *err)
 }
 
 static g4_status sampler_open(frame_sampler *sampler, const av_input *in, int stream_index,
-                              size_t n_total, int max_frames, video_frames *out, g4_err *err)
+                              size_t n_total, const video_request *request, video_frames *out,
+                              g4_err *err)
 {
-    *sampler = (frame_sampler){.out = out, .n_total = n_total, .max_frames = (size_t)max_frames};
+    *sampler = (frame_sampler){.out = out,
+                               .n_total = n_total,
+                               .max_frames = (size_t)request->max_frames,
+                               .budget = request->frame_budget};
     g4_status status = check_declared_size(in->format->streams[stream_index]->codecpar, err);
     if (status != G4_OK)
         return status;
@@ -174,17 +187,18 @@ static g4_status count_frames(const uint8_t *data, size_t len, size_t *n_total, 
 }
 
 /* Second pass over an opened input: the sampled frames and the sound track. */
-static g4_status decode_streams(av_input *in, size_t n_total, int max_frames,
-                                double max_audio_seconds, video_frames *out, g4_err *err)
+static g4_status decode_streams(av_input *in, size_t n_total, const video_request *request,
+                                video_frames *out, g4_err *err)
 {
     int video_index, audio_index = av_input_find_stream(in, AVMEDIA_TYPE_AUDIO);
     frame_sampler sampler = {0};
     audio_track audio = {0};
     g4_status status = find_video_stream(in, &video_index, err);
     if (status == G4_OK)
-        status = sampler_open(&sampler, in, video_index, n_total, max_frames, out, err);
+        status = sampler_open(&sampler, in, video_index, n_total, request, out, err);
     if (status == G4_OK && audio_index >= 0)
-        status = audio_track_open(&audio, in, audio_index, max_audio_seconds, err);
+        status = audio_track_open(&audio, in, audio_index, request->max_audio_seconds,
+                                  err);
     av_track *tracks[] = {&sampler.track, &audio.track};
     if (status == G4_OK)
         status = av_input_decode(in, tracks, audio_index >= 0 ? 2 : 1, err);
@@ -198,15 +212,18 @@ static g4_status decode_streams(av_input *in, size_t n_total, int max_frames,
     return status;
 }
 
-g4_status video_decode(const uint8_t *data, size_t len, int max_frames,
-                       double max_audio_seconds, video_frames *out, g4_err *err)
+g4_status video_decode(const uint8_t *data, size_t len, const video_request *request,
+                       video_frames *out, g4_err *err)
 {
-    if (!out)
-        return g4_fail(err, G4_ERR_INVALID_ARG, "video: no output");
+    if (!out || !request)
+        return g4_fail(err, G4_ERR_INVALID_ARG, "video: no request or output");
     *out = (video_frames){0};
-    if (max_frames <= 0)
+    if (request->max_frames <= 0)
         return g4_fail(err, G4_ERR_INVALID_ARG, "video: max_frames must be positive (got %d)",
-                       max_frames);
+                       request->max_frames);
+    if (!image_budget_valid(request->frame_budget))
+        return g4_fail(err, G4_ERR_INVALID_ARG, "video: frame budget %d is not 70, 140, 280, "
+                       "560 or 1120", request->frame_budget);
     size_t n_total;
     g4_status status = count_frames(data, len, &n_total, err);
     av_input in;
@@ -214,7 +231,7 @@ g4_status video_decode(const uint8_t *data, size_t len, int max_frames,
         status = av_input_open(&in, data, len, "video", err);
     if (status != G4_OK)
         return status;
-    status = decode_streams(&in, n_total, max_frames, max_audio_seconds, out, err);
+    status = decode_streams(&in, n_total, request, out, err);
     av_input_close(&in);
     if (status != G4_OK)
         video_frames_free(out);

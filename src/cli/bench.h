@@ -1,0 +1,31 @@
+/* Pieces shared by g4 bench's text and multimodal measurements. */
+#ifndef G4_CLI_BENCH_H
+#define G4_CLI_BENCH_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+
+typedef struct bench_options {
+    long n_prompt;
+    long n_gen;
+    long reps;
+    bool json;
+    cli_media_files media; /* --image/--audio/--video */
+} bench_options;
+
+typedef struct bench_stat {
+    double mean;
+    double stddev;
+} bench_stat;
+
+double bench_now(void);
+bench_stat bench_summarize(const double *v, long n);
+/* Pseudo-random ordinary token ids (no special tokens). */
+void bench_fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed);
+
+/* Measures a prompt of the media files plus a short question; sets opt->n_ctx to fit it
+ * when unset. */
+int bench_media(g4_model *model, cli_options *opt, const bench_options *bo);
+
+#endif
