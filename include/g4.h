@@ -43,6 +43,10 @@ typedef struct g4_model_params {
     int n_threads;   /* worker threads for the forward pass; 0 = one per core */
     bool exact_math; /* multiply quantized weights in f32 after dequantizing them (slow;
                         for checking the fast 8-bit-activation kernels) */
+    /* false (default): read the file into private memory backed by huge pages, which
+     * decodes about 1.6x faster; true: map the file, which starts sooner and shares the
+     * page cache between processes */
+    bool use_mmap;
     g4_progress_fn progress;
     void *progress_user;
 } g4_model_params;

@@ -39,6 +39,8 @@ check "eval logits size" [ "$size" -eq $((21 * 262144 * 4)) ]
 "$g4" run -m "$model" -p "Write a haiku about the sea." -n 4 --temp 0 >"$tmp/run.out" 2>"$tmp/run.err"
 check "run prints text" [ -s "$tmp/run.out" ]
 check "run prints speed" grep -q "generation: 4 tokens" "$tmp/run.err"
+"$g4" run -m "$model" --mmap -p "Write a haiku about the sea." -n 4 --temp 0 >"$tmp/run_mmap.out" 2>/dev/null
+check "--mmap gives the same text" cmp -s "$tmp/run.out" "$tmp/run_mmap.out"
 
 # chat: two turns through stdin
 printf 'Hello\nAnd again\n/exit\n' | "$g4" chat -m "$model" -n 3 --temp 0 >"$tmp/chat.out" 2>"$tmp/chat.err"

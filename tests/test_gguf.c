@@ -683,6 +683,37 @@ static void test_tiny_gemma4(void)
     gguf_close(f);
 }
 
+static void record_progress(float fraction, void *user)
+{
+    float *last = user;
+    CHECK(fraction >= *last && fraction <= 1.0f);
+    *last = fraction;
+}
+
+/* Copied into memory, the file parses to the same tensors with the same bytes as mapped. */
+static void test_copied_file(void)
+{
+    const char *path = test_data_path("tiny-gemma4u-q4_0.gguf");
+    float last = 0.0f;
+    gguf_open_options copy = {.copy = true, .progress = record_progress,
+                              .progress_user = &last};
+    gguf_file *mapped = NULL, *copied = NULL;
+    g4_err err = {0};
+    CHECK_MSG(gguf_open(path, &mapped, &err) == G4_OK, "%s", err.msg);
+    CHECK_MSG(gguf_open_with(path, &copy, &copied, &err) == G4_OK, "%s", err.msg);
+    CHECK(last == 1.0f);
+    if (mapped && copied) {
+        CHECK(copied->size == mapped->size && copied->n_tensors == mapped->n_tensors);
+        CHECK(memcmp(copied->base, mapped->base, (size_t)mapped->size) == 0);
+        for (uint64_t i = 0; i < mapped->n_tensors && i < copied->n_tensors; i++)
+            CHECK(copied->tensors[i].data ==
+                  copied->base + ((const uint8_t *)mapped->tensors[i].data - mapped->base));
+    }
+    gguf_close(mapped);
+    gguf_close(copied);
+    CHECK(gguf_open_with("/nonexistent/model.gguf", &copy, &copied, &err) == G4_ERR_IO);
+}
+
 static void test_reference_file(void)
 {
     gguf_file *f = NULL;
@@ -1109,6 +1140,7 @@ int main(int argc, char **argv)
     test_versions_and_padding();
     test_writer_errors();
     test_tiny_gemma4();
+    test_copied_file();
     test_reference_file();
     test_other_data_files();
     test_large_string_array();

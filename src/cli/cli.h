@@ -17,6 +17,7 @@ typedef struct cli_options {
     int image_tokens;           /* --image-tokens: 70, 140, 280, 560 or 1120 (0 = 280) */
     g4_image_attention image_attention; /* --image-attention sliding|all */
     bool exact;
+    bool use_mmap; /* --mmap */
     bool quiet;
 } cli_options;
 
@@ -47,7 +48,7 @@ bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo
              long *out);
 bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
 /* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens,
- * --image-attention, --exact; true if one was consumed. */
+ * --image-attention, --exact, --mmap; true if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
 /* Matches --image, --audio or --video PATH (repeatable) and appends the file. */
 bool cli_media_flag(cli_args *a, cli_media_files *files);

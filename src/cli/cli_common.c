@@ -119,6 +119,10 @@ bool cli_common(cli_args *a, cli_options *opt)
         opt->exact = true;
         return true;
     }
+    if (cli_switch(a, NULL, "--mmap")) {
+        opt->use_mmap = true;
+        return true;
+    }
     return false;
 }
 
@@ -178,6 +182,7 @@ g4_model *cli_load_model(const cli_options *opt)
     g4_model_params_init(&params);
     params.n_threads = opt->n_threads;
     params.exact_math = opt->exact;
+    params.use_mmap = opt->use_mmap;
     if (!opt->quiet)
         params.progress = draw_progress;
     g4_model *model = NULL;

@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  --image-attention R   how an image's tokens see each other: 'sliding' (default,\n"
             "                        Gemma 4's rule) or 'all' (every layer, as transformers)\n"
             "  --exact               multiply quantized weights in f32 (slow; for checking)\n"
+            "  --mmap                map the model file instead of reading it into memory\n"
+            "                        (starts sooner, decodes slower)\n"
             "\nrun / chat:\n"
             "  -p, --prompt TEXT     the user message (run)\n"
             "  --system TEXT         a system message\n"

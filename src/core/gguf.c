@@ -775,17 +775,16 @@ static g4_status fail_errno(g4_err *err, const char *path, const char *what)
     return g4_fail(err, G4_ERR_IO, "%s: %s: %s", path, what, reason);
 }
 
-/* Maps the whole file read-only; an empty file gets no mapping. */
-static g4_status map_file(const char *path, const void **data, uint64_t *size, g4_err *err)
+/* Opens path and checks that it is a regular file that fits the address space. */
+static g4_status open_regular(const char *path, int *fd, uint64_t *size, g4_err *err)
 {
-    *data = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
         return fail_errno(err, path, "cannot open");
     struct stat st;
     g4_status status = G4_OK;
-    if (fstat(fd, &st) != 0)
+    if (fstat(*fd, &st) != 0)
         status = fail_errno(err, path, "cannot stat");
     else if (!S_ISREG(st.st_mode))
         status = g4_fail(err, G4_ERR_IO, "%s: not a regular file", path);
@@ -793,29 +792,83 @@ static g4_status map_file(const char *path, const void **data, uint64_t *size, g
         status = g4_fail(err, G4_ERR_IO, "%s: too large to map", path);
     if (status == G4_OK)
         *size = (uint64_t)st.st_size;
-    if (*size > 0) {
+    return status;
+}
+
+enum { COPY_CHUNK = 64 << 20 };
+
+/* Reads the whole file into private anonymous memory, asking for huge pages (the
+ * weights then stream at close to memory bandwidth, which the page cache's 4 KiB
+ * mappings do not allow). */
+static g4_status copy_file(const char *path, int fd, uint64_t size,
+                           const gguf_open_options *opt, void **data, g4_err *err)
+{
+    void *mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    if (mem == MAP_FAILED)
+        return fail_errno(err, path, "cannot allocate memory for");
+    madvise(mem, (size_t)size, MADV_HUGEPAGE); /* only a hint: failure is harmless */
+    for (uint64_t done = 0; done < size;) {
+        size_t want = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
+        ssize_t got = pread(fd, (char *)mem + done, want, (off_t)done);
+        if (got <= 0) {
+            g4_status status = got < 0 ? fail_errno(err, path, "cannot read")
+                                       : g4_fail(err, G4_ERR_IO, "%s: shorter than its size",
+                                                 path);
+            munmap(mem, (size_t)size);
+            return status;
+        }
+        done += (uint64_t)got;
+        if (opt->progress)
+            opt->progress((float)((double)done / (double)size), opt->progress_user);
+    }
+    mprotect(mem, (size_t)size, PROT_READ);
+    *data = mem;
+    return G4_OK;
+}
+
+/* Maps the file read-only, or copies it (opt->copy); an empty file gets no memory. */
+static g4_status load_file(const char *path, const gguf_open_options *opt, const void **data,
+                           uint64_t *size, g4_err *err)
+{
+    *data = NULL;
+    int fd;
+    g4_status status = open_regular(path, &fd, size, err);
+    if (status == G4_OK && *size > 0 && opt->copy) {
+        void *mem = NULL;
+        status = copy_file(path, fd, *size, opt, &mem, err);
+        *data = mem;
+    } else if (status == G4_OK && *size > 0) {
         void *map = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED)
             status = fail_errno(err, path, "cannot map");
         else
             *data = map;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return status;
 }
 
-g4_status gguf_open(const char *path, gguf_file **out, g4_err *err)
+g4_status gguf_open_with(const char *path, const gguf_open_options *options, gguf_file **out,
+                         g4_err *err)
 {
+    static const gguf_open_options mapped = {0};
     *out = NULL;
     const void *data;
     uint64_t size;
-    g4_status status = map_file(path, &data, &size, err);
+    g4_status status = load_file(path, options ? options : &mapped, &data, &size, err);
     if (status != G4_OK)
         return status;
     status = open_image(data, size, true, out, err);
     if (status != G4_OK && err)
         g4_fail_context(err, "%s", path);
     return status;
+}
+
+g4_status gguf_open(const char *path, gguf_file **out, g4_err *err)
+{
+    return gguf_open_with(path, NULL, out, err);
 }
 
 g4_status gguf_open_memory(const void *data, uint64_t size, gguf_file **out, g4_err *err)

@@ -62,6 +62,19 @@ typedef struct gguf_file {
  * it cannot be opened or mapped, G4_ERR_FORMAT for malformed content, G4_ERR_UNSUPPORTED
  * for GGUF v1, big-endian files, arrays of arrays and tensor types it cannot size. */
 g4_status gguf_open(const char *path, gguf_file **out, g4_err *err);
+
+/* How gguf_open_with holds the file. */
+typedef struct gguf_open_options {
+    /* false: map the file (pages come from the page cache as they are touched); true:
+     * read it into private memory backed by huge pages where the system allows */
+    bool copy;
+    void (*progress)(float fraction, void *user); /* while copying; may be NULL */
+    void *progress_user;
+} gguf_open_options;
+
+/* gguf_open with options (NULL: map the file). */
+g4_status gguf_open_with(const char *path, const gguf_open_options *options, gguf_file **out,
+                         g4_err *err);
 /* Parses an in-memory image (not copied; must outlive the result). */
 g4_status gguf_open_memory(const void *data, uint64_t size, gguf_file **out, g4_err *err);
 void gguf_close(gguf_file *file);
