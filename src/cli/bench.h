@@ -9,6 +9,8 @@
 typedef struct bench_options {
     long n_prompt;
     long n_gen;
+    long depth; /* tokens of context before the tg test */
+    long ttft;  /* prompt tokens of the time-to-first-token test; 0: none */
     long reps;
     bool json;
     cli_media_files media; /* --image/--audio/--video */

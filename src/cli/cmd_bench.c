@@ -21,25 +21,37 @@ void bench_fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed)
     }
 }
 
-/* Tokens per second of one prefill of n tokens from an empty context. */
-static double time_prefill(g4_session *s, const int32_t *ids, long n)
+/* Seconds of one prefill of n tokens from an empty context, the last one's logits
+ * included. */
+static double prefill_seconds(g4_session *s, const int32_t *ids, long n)
 {
     g4_session_truncate(s, 0);
     double t0 = bench_now();
     if (g4_session_decode(s, ids, (size_t)n, NULL) != G4_OK)
         return -1.0;
-    return (double)n / (bench_now() - t0);
+    return bench_now() - t0;
 }
 
-/* Tokens per second of n single-token decode steps from an empty context. */
-static double time_decode(g4_session *s, const int32_t *ids, long n)
+/* Puts the first depth ids in the context (untimed), keeping them when already there. */
+static bool reach_depth(g4_session *s, const int32_t *ids, long depth)
 {
+    if (g4_session_position(s) >= (uint32_t)depth && g4_session_truncate(s, (uint32_t)depth) ==
+                                                         G4_OK)
+        return true;
     g4_session_truncate(s, 0);
+    return depth == 0 || g4_session_decode(s, ids, (size_t)depth, NULL) == G4_OK;
+}
+
+/* Seconds of n single-token decode steps after depth tokens of context. */
+static double decode_seconds(g4_session *s, const int32_t *ids, long n, long depth)
+{
+    if (!reach_depth(s, ids, depth))
+        return -1.0;
     double t0 = bench_now();
     for (long i = 0; i < n; i++)
-        if (g4_session_decode(s, &ids[i], 1, NULL) != G4_OK)
+        if (g4_session_decode(s, &ids[depth + i], 1, NULL) != G4_OK)
             return -1.0;
-    return (double)n / (bench_now() - t0);
+    return bench_now() - t0;
 }
 
 bench_stat bench_summarize(const double *v, long n)
@@ -53,39 +65,79 @@ bench_stat bench_summarize(const double *v, long n)
     return st;
 }
 
-static int measure(g4_session *s, const int32_t *ids, long n, long reps, bool prefill,
-                   bench_stat *out)
+typedef enum bench_test { TEST_PREFILL, TEST_DECODE } bench_test;
+
+static double run_test(g4_session *s, const int32_t *ids, bench_test test, long n, long depth)
+{
+    return test == TEST_PREFILL ? prefill_seconds(s, ids, n) : decode_seconds(s, ids, n, depth);
+}
+
+/* Mean and spread of reps timed runs after one untimed warm-up (which pages the weights
+ * in); as_rate: tokens per second, else seconds. */
+static int measure(g4_session *s, const int32_t *ids, bench_test test, long n, long depth,
+                   long reps, bool as_rate, bench_stat *out)
 {
     double *runs = calloc((size_t)reps, sizeof *runs);
     if (!runs)
         return 1;
-    /* one untimed warm-up run pages the weights in */
-    double r = prefill ? time_prefill(s, ids, n) : time_decode(s, ids, n < 8 ? n : 8);
-    for (long i = 0; i < reps && r >= 0; i++)
-        r = runs[i] = prefill ? time_prefill(s, ids, n) : time_decode(s, ids, n);
+    double r = run_test(s, ids, test, test == TEST_DECODE && n > 8 ? 8 : n, depth);
+    for (long i = 0; i < reps && r >= 0; i++) {
+        r = run_test(s, ids, test, n, depth);
+        runs[i] = as_rate ? (double)n / r : r;
+    }
     *out = bench_summarize(runs, reps);
     free(runs);
     return r < 0 ? cli_error("benchmark run") : 0;
 }
 
+typedef struct bench_results {
+    bench_stat pp, tg, ttft; /* tokens/s, tokens/s, seconds */
+} bench_results;
+
+static void report_json(const cli_options *opt, const bench_options *bo, int threads,
+                        const bench_results *r)
+{
+    printf("{\"model\": \"%s\", \"threads\": %d, \"n_prompt\": %ld, \"n_gen\": %ld, "
+           "\"depth\": %ld, \"reps\": %ld, \"pp\": %.3f, \"pp_stddev\": %.3f, "
+           "\"tg\": %.3f, \"tg_stddev\": %.3f, \"ttft_prompt\": %ld, \"ttft_s\": %.4f, "
+           "\"ttft_stddev\": %.4f, \"backend\": \"cpu\"}\n",
+           opt->model_path, threads, bo->n_prompt, bo->n_gen, bo->depth, bo->reps, r->pp.mean,
+           r->pp.stddev, r->tg.mean, r->tg.stddev, bo->ttft, r->ttft.mean, r->ttft.stddev);
+}
+
 static void report(const cli_options *opt, const bench_options *bo, int threads,
-                   const bench_stat *pp, const bench_stat *tg)
+                   const bench_results *r)
 {
     if (bo->json) {
-        printf("{\"model\": \"%s\", \"threads\": %d, \"n_prompt\": %ld, \"n_gen\": %ld, "
-               "\"reps\": %ld, \"pp\": %.3f, \"pp_stddev\": %.3f, \"tg\": %.3f, "
-               "\"tg_stddev\": %.3f, \"backend\": \"cpu\"}\n",
-               opt->model_path, threads, bo->n_prompt, bo->n_gen, bo->reps, pp->mean,
-               pp->stddev, tg->mean, tg->stddev);
+        report_json(opt, bo, threads, r);
         return;
     }
-    printf("| model | threads | test | t/s |\n|---|---|---|---|\n");
+    printf("| model | threads | test | result |\n|---|---|---|---|\n");
     if (bo->n_prompt > 0)
-        printf("| %s | %d | pp%ld | %.2f ± %.2f |\n", opt->model_path, threads, bo->n_prompt,
-               pp->mean, pp->stddev);
-    if (bo->n_gen > 0)
-        printf("| %s | %d | tg%ld | %.2f ± %.2f |\n", opt->model_path, threads, bo->n_gen,
-               tg->mean, tg->stddev);
+        printf("| %s | %d | pp%ld | %.2f ± %.2f tokens/s |\n", opt->model_path, threads,
+               bo->n_prompt, r->pp.mean, r->pp.stddev);
+    if (bo->n_gen > 0 && bo->depth > 0)
+        printf("| %s | %d | tg%ld @ d%ld | %.2f ± %.2f tokens/s |\n", opt->model_path, threads,
+               bo->n_gen, bo->depth, r->tg.mean, r->tg.stddev);
+    else if (bo->n_gen > 0)
+        printf("| %s | %d | tg%ld | %.2f ± %.2f tokens/s |\n", opt->model_path, threads,
+               bo->n_gen, r->tg.mean, r->tg.stddev);
+    if (bo->ttft > 0)
+        printf("| %s | %d | first token, %ld-token prompt | %.3f ± %.3f s |\n",
+               opt->model_path, threads, bo->ttft, r->ttft.mean, r->ttft.stddev);
+}
+
+static int run_tests(g4_session *s, const int32_t *ids, const bench_options *bo,
+                     bench_results *r)
+{
+    int rc = 0;
+    if (bo->n_prompt > 0)
+        rc = measure(s, ids, TEST_PREFILL, bo->n_prompt, 0, bo->reps, true, &r->pp);
+    if (rc == 0 && bo->n_gen > 0)
+        rc = measure(s, ids, TEST_DECODE, bo->n_gen, bo->depth, bo->reps, true, &r->tg);
+    if (rc == 0 && bo->ttft > 0)
+        rc = measure(s, ids, TEST_PREFILL, bo->ttft, 0, bo->reps, false, &r->ttft);
+    return rc;
 }
 
 static int bench_multimodal(cli_options *opt, const bench_options *bo)
@@ -104,7 +156,9 @@ int cmd_bench(int argc, char **argv)
     while (a.i < a.argc && !a.failed) {
         if (cli_common(&a, &opt) || cli_int(&a, "-p", "--n-prompt", 0, 1 << 20, &bo.n_prompt) ||
             cli_int(&a, "-n", "--n-gen", 0, 1 << 20, &bo.n_gen) ||
-            cli_int(&a, "-r", "--reps", 1, 1000, &bo.reps) || cli_media_flag(&a, &bo.media))
+            cli_int(&a, "-r", "--reps", 1, 1000, &bo.reps) ||
+            cli_int(&a, "-d", "--depth", 0, 1 << 20, &bo.depth) ||
+            cli_int(&a, NULL, "--ttft", 0, 1 << 20, &bo.ttft) || cli_media_flag(&a, &bo.media))
             continue;
         if (cli_switch(&a, NULL, "--json"))
             bo.json = true;
@@ -115,23 +169,21 @@ int cmd_bench(int argc, char **argv)
         return 2;
     if (bo.media.n > 0)
         return bench_multimodal(&opt, &bo);
-    long longest = bo.n_prompt > bo.n_gen ? bo.n_prompt : bo.n_gen;
+    long longest = bo.n_prompt > bo.depth + bo.n_gen ? bo.n_prompt : bo.depth + bo.n_gen;
+    longest = (longest > bo.ttft ? longest : bo.ttft) + 8;
     if (!opt.n_ctx)
-        opt.n_ctx = (uint32_t)(longest > 16 ? longest : 16);
+        opt.n_ctx = (uint32_t)longest;
     g4_model *model = cli_load_model(&opt);
     g4_session *session = model ? cli_new_session(model, &opt) : NULL;
-    int32_t *ids = malloc((size_t)(longest > 8 ? longest : 8) * sizeof *ids);
+    int32_t *ids = malloc((size_t)longest * sizeof *ids);
     int rc = session && ids ? 0 : 1;
-    bench_stat pp = {0, 0}, tg = {0, 0};
+    bench_results results = {0};
     if (rc == 0) {
-        bench_fill_tokens(ids, longest > 8 ? longest : 8, g4_model_vocab_size(model), 42);
-        if (bo.n_prompt > 0)
-            rc = measure(session, ids, bo.n_prompt, bo.reps, true, &pp);
-        if (rc == 0 && bo.n_gen > 0)
-            rc = measure(session, ids, bo.n_gen, bo.reps, false, &tg);
-        if (rc == 0)
-            report(&opt, &bo, opt.n_threads, &pp, &tg);
+        bench_fill_tokens(ids, longest, g4_model_vocab_size(model), 42);
+        rc = run_tests(session, ids, &bo, &results);
     }
+    if (rc == 0)
+        report(&opt, &bo, g4_model_n_threads(model), &results);
     free(ids);
     g4_session_free(session);
     g4_model_free(model);

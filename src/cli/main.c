@@ -52,7 +52,9 @@ static void usage(FILE *out)
             "\ntokenize: --text TEXT [--bos]     template: --request REQ.json\n"
             "eval: (--ids \"2 105 ...\" | --request REQ.json) [--out LOGITS.f32] [--greedy N]\n"
             "      [--dump-embeddings EMB.f32]   (media paths in REQ.json are relative to it)\n"
-            "bench: [-p 512] [-n 128] [-r REPS] [--json]\n"
+            "bench: [-p 512] [-n 128] [-d DEPTH] [--ttft N] [-r REPS] [--json]\n"
+            "  -d N: tg after N tokens of context; --ttft N: seconds to the first token of\n"
+            "  an N-token prompt\n"
             "  --image/--audio/--video FILE (with --mmproj): time a prompt of these files\n"
             "                        and a short question instead: decoding, projector,\n"
             "                        prefill, and -n decode steps after it\n");
