@@ -64,7 +64,9 @@ static void print_memory(FILE *out, const g4_model *model, uint32_t n_ctx)
     uint64_t session = g4_model_session_bytes(model, n_ctx);
     uint64_t kv = kv_cache_bytes(&model->net, n_ctx, n_ctx < 512 ? n_ctx : 512);
     fprintf(out, "memory at --ctx %u (%d threads):\n", n_ctx, model->n_threads);
-    fprintf(out, "  weights (mapped)       %10.2f MiB\n", (double)weights / (1 << 20));
+    fprintf(out, "  %-22s %10.2f MiB\n",
+            model->use_mmap ? "weights (mapped)" : "weights (in memory)",
+            (double)weights / (1 << 20));
     fprintf(out, "  KV cache               %10.2f MiB\n", (double)kv / (1 << 20));
     fprintf(out, "  work buffers           %10.2f MiB\n", (double)(session - kv) / (1 << 20));
     fprintf(out, "  total                  %10.2f MiB\n",

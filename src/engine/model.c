@@ -52,6 +52,7 @@ static g4_status load_parts(const char *path, const g4_model_params *p, g4_model
                        m->net.hp.n_vocab);
     report_progress(p, 0.9f);
     m->exact_math = p->exact_math;
+    m->use_mmap = p->use_mmap;
     m->n_threads = p->n_threads > 0 ? p->n_threads : default_threads();
     m->pool = threadpool_new(m->n_threads);
     if (!m->pool)

@@ -17,6 +17,7 @@ struct g4_model {
     threadpool *pool;
     int n_threads;
     bool exact_math;
+    bool use_mmap; /* the weights are the mapped file, not a copy in memory */
     gguf_file *projector_file; /* the attached mmproj, or NULL */
     projector proj;
 };
