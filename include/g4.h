@@ -60,11 +60,14 @@ int32_t g4_model_vocab_size(const g4_model *model);
 int32_t g4_model_hidden_size(const g4_model *model);
 int g4_model_n_threads(const g4_model *model);
 uint32_t g4_model_max_context(const g4_model *model);
-/* Human-readable description: metadata, tensor summary and the memory a context of
- * n_ctx tokens needs. Release with g4_free. */
-g4_status g4_model_describe(const g4_model *model, uint32_t n_ctx, char **text);
-/* Bytes of KV cache and activation buffers a session of n_ctx tokens allocates. */
-uint64_t g4_model_session_bytes(const g4_model *model, uint32_t n_ctx);
+typedef struct g4_session_params g4_session_params;
+/* Human-readable description: metadata, tensor summary and the memory a session with
+ * these parameters needs (NULL: the defaults). Release with g4_free. */
+g4_status g4_model_describe(const g4_model *model, const g4_session_params *params,
+                            char **text);
+/* Bytes of KV cache and buffers a session with these parameters allocates (NULL: the
+ * defaults); exactly what g4_session_new allocates, up to malloc's bookkeeping. */
+uint64_t g4_model_session_bytes(const g4_model *model, const g4_session_params *params);
 
 /* ---- text ---------------------------------------------------------------------------- */
 
@@ -115,11 +118,19 @@ typedef enum g4_image_attention {
     G4_IMAGE_ATTENTION_ALL_LAYERS = 1,
 } g4_image_attention;
 
-typedef struct g4_session_params {
+/* What the KV cache stores each key and value element as. */
+typedef enum g4_kv_type {
+    G4_KV_F16 = 0,  /* the default: half of f32's memory, logits within 0.01 of it */
+    G4_KV_F32 = 1,  /* exact */
+    G4_KV_Q8_0 = 2, /* 8-bit blocks of 32 with a scale: about a quarter of f32 */
+} g4_kv_type;
+
+struct g4_session_params {
     uint32_t n_ctx;   /* context length in tokens; 0 = 4096 (capped at the model's) */
     uint32_t n_batch; /* tokens per forward pass during prefill; 0 = 512 */
     g4_image_attention image_attention;
-} g4_session_params;
+    g4_kv_type kv_type;
+};
 
 void g4_session_params_init(g4_session_params *params);
 g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_session **out);

@@ -87,6 +87,13 @@ g4_model *ref_load_model(const char *name, bool exact)
     return model;
 }
 
+static g4_kv_type session_kv_type = G4_KV_F32;
+
+void ref_use_kv_type(g4_kv_type type)
+{
+    session_kv_type = type;
+}
+
 g4_session *ref_new_session(g4_model *model, uint32_t n_ctx)
 {
     g4_session_params sp;
@@ -94,6 +101,7 @@ g4_session *ref_new_session(g4_model *model, uint32_t n_ctx)
     sp.n_ctx = n_ctx;
     /* the reference ran transformers' forward, whose image blocks span every layer */
     sp.image_attention = G4_IMAGE_ATTENTION_ALL_LAYERS;
+    sp.kv_type = session_kv_type;
     g4_session *s = NULL;
     CHECK(g4_session_new(model, &sp, &s) == G4_OK);
     return s;

@@ -39,6 +39,8 @@ int32_t argmax_row(const float *row, int32_t vocab);
 
 g4_model *ref_load_model(const char *name, bool exact);
 g4_session *ref_new_session(g4_model *model, uint32_t n_ctx);
+/* The KV cache type of the sessions ref_new_session makes from now on (default f32). */
+void ref_use_kv_type(g4_kv_type type);
 /* Runs case `name`: every prompt position's top-16 logits, then greedy decoding with each
  * step checked. input (optional) replaces the reference's ids after an equality check. */
 void ref_run_case(g4_model *model, const gguf_file *ref, const char *name,

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/half.h"
+#include "core/tensor_type.h"
 #include "cpu/attention.h"
 #include "harness.h"
 
@@ -67,37 +69,69 @@ static void naive(const float *q, const float *k, const float *v, int64_t n,
     free(p);
 }
 
-/* Copies positions 0..total-1 of k/v into a ring of cap rows. */
-static void fill_ring(const float *src, int64_t total, int64_t cap, float *ring)
+/* A cache type and the error allowed against the direct computation, which uses the
+ * cached (rounded) K and V: the Q8_0 kernels also round the queries to 8 bits. */
+typedef struct kv_format {
+    g4_type type;
+    double tolerance;
+} kv_format;
+
+static const kv_format formats[] = {
+    {G4_TYPE_F32, 1e-4}, {G4_TYPE_F16, 1e-4}, {G4_TYPE_Q8_0, 2e-2}};
+
+/* Positions 0..total-1 of src into a ring of cap rows in the cache type, and src
+ * replaced by the values the cache holds. */
+static void fill_ring(const cpu_type_ops *ops, float *src, int64_t total, int64_t cap,
+                      uint8_t *ring, size_t head_bytes)
 {
-    int64_t row = KV_HEADS * DIM;
-    for (int64_t j = total > cap ? total - cap : 0; j < total; j++)
-        memcpy(ring + (j % cap) * row, src + j * row, (size_t)row * sizeof(float));
+    for (int64_t j = 0; j < total; j++)
+        for (int64_t h = 0; h < KV_HEADS; h++) {
+            float *x = src + (j * KV_HEADS + h) * DIM;
+            uint8_t *out = ring + ((size_t)(j % cap) * KV_HEADS + (size_t)h) * head_bytes;
+            if (ops->type == G4_TYPE_F16)
+                for (int d = 0; d < DIM; d++)
+                    ((uint16_t *)out)[d] = g4_f32_to_half(x[d]);
+            else if (ops->type == G4_TYPE_Q8_0)
+                ops->quantize_act(x, out, DIM);
+            else
+                memcpy(out, x, DIM * sizeof(float));
+            ops->to_float(out, x, DIM);
+        }
 }
 
-static void check_rule(threadpool *pool, int64_t n, const mask_rule *r, const char *label)
+static size_t head_bytes_of(g4_type type)
+{
+    return type == G4_TYPE_Q8_0 ? cpu_act_row_bytes(G4_TYPE_Q8_0, DIM)
+           : type == G4_TYPE_F16 ? DIM * sizeof(uint16_t)
+                                 : DIM * sizeof(float);
+}
+
+static void check_rule(threadpool *pool, int64_t n, const mask_rule *r, const kv_format *fmt,
+                       const char *label)
 {
     int64_t pos0 = r->pos0, window = r->window;
     int64_t total = pos0 + n, cap = window > 0 ? window - 1 + n : total;
     unsigned seed = (unsigned)(pos0 * 31 + n * 7 + window);
+    const cpu_type_ops *ops = cpu_type_ops_best(fmt->type);
+    size_t head_bytes = head_bytes_of(fmt->type), row_bytes = KV_HEADS * head_bytes;
     size_t qn = (size_t)(n * HEADS * DIM), kn = (size_t)(total * KV_HEADS * DIM);
     float *q = malloc(qn * sizeof(float)), *k = malloc(kn * sizeof(float));
     float *v = malloc(kn * sizeof(float)), *want = malloc(qn * sizeof(float));
     float *got = malloc(qn * sizeof(float));
-    float *kr = malloc((size_t)(cap * KV_HEADS * DIM) * sizeof(float));
-    float *vr = malloc((size_t)(cap * KV_HEADS * DIM) * sizeof(float));
+    uint8_t *kr = malloc((size_t)cap * row_bytes), *vr = malloc((size_t)cap * row_bytes);
     for (size_t i = 0; i < qn; i++)
         q[i] = frand(&seed);
     for (size_t i = 0; i < kn; i++) {
         k[i] = frand(&seed);
         v[i] = frand(&seed);
     }
-    fill_ring(k, total, cap, kr);
-    fill_ring(v, total, cap, vr);
-    int64_t per_thread = attention_scratch_floats(cap);
+    fill_ring(ops, k, total, cap, kr, head_bytes);
+    fill_ring(ops, v, total, cap, vr, head_bytes);
+    int64_t per_thread = attention_scratch_floats(cap, DIM);
     float *scratch = malloc((size_t)(per_thread * threadpool_size(pool)) * sizeof(float));
     attention_args a = {.q = q, .out = got, .n_tokens = n, .n_head = HEADS,
                         .n_head_kv = KV_HEADS, .head_dim = DIM, .k = kr, .v = vr, .cap = cap,
+                        .row_bytes = row_bytes, .head_bytes = head_bytes, .kv_ops = ops,
                         .pos0 = pos0, .window = window, .blocks = r->blocks,
                         .blocks_windowed = r->windowed, .scratch = scratch,
                         .scratch_per_thread = per_thread};
@@ -106,7 +140,8 @@ static void check_rule(threadpool *pool, int64_t n, const mask_rule *r, const ch
     double worst = 0;
     for (size_t i = 0; i < qn; i++)
         worst = fmax(worst, fabs((double)got[i] - want[i]));
-    CHECK_MSG(worst < 1e-4, "%s: max |diff| %.2e", label, worst);
+    CHECK_MSG(worst < fmt->tolerance, "%s, %s cache: max |diff| %.2e", label,
+              g4_type_name(fmt->type), worst);
     free(q), free(k), free(v), free(want), free(got), free(kr), free(vr), free(scratch);
 }
 
@@ -115,12 +150,14 @@ static void check_case(threadpool *pool, int64_t pos0, int64_t n, int64_t window
                        const attention_span *blocks, const char *label)
 {
     char name[128];
-    mask_rule r = {pos0, window, blocks, true};
-    snprintf(name, sizeof name, "%s (windowed blocks)", label);
-    check_rule(pool, n, &r, name);
-    r.windowed = false;
-    snprintf(name, sizeof name, "%s (whole blocks)", label);
-    check_rule(pool, n, &r, name);
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        mask_rule r = {pos0, window, blocks, true};
+        snprintf(name, sizeof name, "%s (windowed blocks)", label);
+        check_rule(pool, n, &r, &formats[f], name);
+        r.windowed = false;
+        snprintf(name, sizeof name, "%s (whole blocks)", label);
+        check_rule(pool, n, &r, &formats[f], name);
+    }
 }
 
 /* Spans for a batch at pos0 with one block covering batch indices [from, to]. */

@@ -26,20 +26,21 @@ static uint64_t allocated_bytes(void)
 /* malloc's own headers and page rounding, and the session struct itself */
 enum { SLACK_BYTES = 64 << 10 };
 
-static void check_context(g4_model *model, uint32_t n_ctx)
+static void check_context(g4_model *model, uint32_t n_ctx, g4_kv_type kv_type)
 {
-    uint64_t predicted = g4_model_session_bytes(model, n_ctx);
     g4_session_params params;
     g4_session_params_init(&params);
     params.n_ctx = n_ctx;
+    params.kv_type = kv_type;
+    uint64_t predicted = g4_model_session_bytes(model, &params);
     g4_session *session = NULL;
     uint64_t before = allocated_bytes();
     CHECK(g4_session_new(model, &params, &session) == G4_OK);
     uint64_t used = allocated_bytes() - before;
-    printf("--ctx %6u: predicted %10llu bytes, allocated %10llu\n", n_ctx,
-           (unsigned long long)predicted, (unsigned long long)used);
+    printf("--ctx %6u, KV type %d: predicted %10llu bytes, allocated %10llu\n", n_ctx,
+           (int)kv_type, (unsigned long long)predicted, (unsigned long long)used);
     CHECK_MSG(used >= predicted && used <= predicted + SLACK_BYTES,
-              "--ctx %u: predicted %llu bytes, allocated %llu", n_ctx,
+              "--ctx %u, KV type %d: predicted %llu bytes, allocated %llu", n_ctx, (int)kv_type,
               (unsigned long long)predicted, (unsigned long long)used);
     g4_session_free(session);
 }
@@ -50,8 +51,10 @@ int main(void)
     CHECK(g4_model_load(test_data_path("tiny-gemma4u-q4_0.gguf"), NULL, &model) == G4_OK);
     if (model) {
         const uint32_t contexts[] = {16, 100, 512, 1000, 4096, 8192};
-        for (size_t i = 0; i < sizeof contexts / sizeof contexts[0]; i++)
-            check_context(model, contexts[i]);
+        const g4_kv_type types[] = {G4_KV_F32, G4_KV_F16, G4_KV_Q8_0};
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+            for (size_t i = 0; i < sizeof contexts / sizeof contexts[0]; i++)
+                check_context(model, contexts[i], types[t]);
     }
     g4_model_free(model);
     return test_finish("test_memory");

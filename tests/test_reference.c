@@ -10,6 +10,11 @@
 #include "harness.h"
 #include "reference.h"
 
+/* Measured: f16 0.0053 (inside the reference tolerance, so f16 is the default cache),
+ * q8_0 0.17 with argmax 421/423. */
+#define F16_KV_MAX 0.01
+#define Q8_KV_MAX 0.25
+
 static const char *const text_cases[] = {"hello", "system_multiturn", "thinking", "tools",
                                          "unicode"};
 
@@ -52,7 +57,9 @@ static void check_model(const char *model_name, bool exact, const char *ref_name
 {
     g4_model *model = ref_load_model(model_name, exact);
     gguf_file *ref = ref_open(ref_name);
-    bool full_reference = strcmp(ref_name, "reference-public.gguf") == 0;
+    /* a full reference (whole last-position rows, each greedy step's top 16) is held to
+     * the strict tolerance only */
+    bool full_reference = strcmp(ref_name, "reference-public.gguf") == 0 && tolerance > 0;
     logit_stats greedy_st = {0};
     for (size_t i = 0; model && ref && i < sizeof text_cases / sizeof text_cases[0]; i++)
         ref_run_case(model, ref, text_cases[i], NULL, full_reference, prompt_st, &greedy_st);
@@ -76,6 +83,25 @@ static void check_model(const char *model_name, bool exact, const char *ref_name
     g4_model_free(model);
 }
 
+/* The bf16 model with a 16-bit and an 8-bit KV cache: rounding K and V to 8 bits moves
+ * the logits by about half what the fast 8-bit activations do; f16 stays inside the
+ * reference tolerance. */
+static void check_kv_types(void)
+{
+    logit_stats f16 = {0}, q8 = {0};
+    ref_use_kv_type(G4_KV_F16);
+    check_model("tiny-gemma4u-bf16.gguf", false, "reference-public.gguf", 0, &f16);
+    ref_use_kv_type(G4_KV_Q8_0);
+    check_model("tiny-gemma4u-bf16.gguf", false, "reference-public.gguf", 0, &q8);
+    ref_use_kv_type(G4_KV_F32);
+    CHECK_MSG(f16.max_abs_diff <= F16_KV_MAX, "f16 KV cache: max |dlogit| %.4f",
+              f16.max_abs_diff);
+    CHECK_MSG(q8.max_abs_diff <= Q8_KV_MAX, "q8_0 KV cache: max |dlogit| %.4f",
+              q8.max_abs_diff);
+    CHECK_MSG(q8.argmax_equal >= 0.95 * q8.argmax_checked, "q8_0 KV cache: argmax %llu/%llu",
+              (unsigned long long)q8.argmax_equal, (unsigned long long)q8.argmax_checked);
+}
+
 int main(void)
 {
     logit_stats bf16 = {0}, q4_exact = {0}, q4_fast = {0};
@@ -92,5 +118,6 @@ int main(void)
     CHECK_MSG(q4_fast.argmax_equal >= 0.95 * q4_fast.argmax_checked,
               "fast Q4_0 argmax %llu/%llu", (unsigned long long)q4_fast.argmax_equal,
               (unsigned long long)q4_fast.argmax_checked);
+    check_kv_types();
     return test_finish("test_reference");
 }

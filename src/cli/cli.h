@@ -16,6 +16,7 @@ typedef struct cli_options {
     uint32_t n_batch;
     int image_tokens;           /* --image-tokens: 70, 140, 280, 560 or 1120 (0 = 280) */
     g4_image_attention image_attention; /* --image-attention sliding|all */
+    g4_kv_type kv_type;                 /* --kv-type f32|f16|q8_0 */
     bool exact;
     bool use_mmap; /* --mmap */
     bool quiet;
@@ -48,7 +49,7 @@ bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo
              long *out);
 bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
 /* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens,
- * --image-attention, --exact, --mmap; true if one was consumed. */
+ * --image-attention, --kv-type, --exact, --mmap; true if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
 /* Matches --image, --audio or --video PATH (repeatable) and appends the file. */
 bool cli_media_flag(cli_args *a, cli_media_files *files);
@@ -58,7 +59,10 @@ void cli_unknown(cli_args *a);
 /* Loads the model (and the projector of --mmproj) with a progress bar on stderr; prints the
  * error and returns NULL. */
 g4_model *cli_load_model(const cli_options *opt);
-/* A session whose batch holds the largest image of --image-tokens. */
+/* Session parameters from the options: --ctx, --batch (at least the largest image of
+ * --image-tokens), --image-attention, --kv-type. */
+g4_session_params cli_session_params(const cli_options *opt);
+/* A session with cli_session_params. */
 g4_session *cli_new_session(g4_model *model, const cli_options *opt);
 /* Loads an image, audio clip or video file with the --image-tokens budget; prints the error
  * and returns NULL. */

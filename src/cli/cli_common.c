@@ -91,6 +91,28 @@ static bool image_attention_flag(cli_args *a, cli_options *opt)
     return true;
 }
 
+/* --kv-type f32|f16|q8_0 */
+static bool kv_type_flag(cli_args *a, cli_options *opt)
+{
+    static const struct {
+        const char *name;
+        g4_kv_type type;
+    } types[] = {{"f32", G4_KV_F32}, {"f16", G4_KV_F16}, {"q8_0", G4_KV_Q8_0}};
+    const char *name = NULL;
+    if (!cli_flag(a, NULL, "--kv-type", &name))
+        return false;
+    for (size_t i = 0; name && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(name, types[i].name) == 0) {
+            opt->kv_type = types[i].type;
+            return true;
+        }
+    if (name) {
+        fprintf(stderr, "g4: --kv-type expects f32, f16 or q8_0, got '%s'\n", name);
+        a->failed = true;
+    }
+    return true;
+}
+
 bool cli_common(cli_args *a, cli_options *opt)
 {
     long v = 0;
@@ -113,7 +135,7 @@ bool cli_common(cli_args *a, cli_options *opt)
         opt->image_tokens = (int)v;
         return true;
     }
-    if (image_attention_flag(a, opt))
+    if (image_attention_flag(a, opt) || kv_type_flag(a, opt))
         return true;
     if (cli_switch(a, NULL, "--exact")) {
         opt->exact = true;
@@ -200,15 +222,22 @@ g4_model *cli_load_model(const cli_options *opt)
     return model;
 }
 
-g4_session *cli_new_session(g4_model *model, const cli_options *opt)
+g4_session_params cli_session_params(const cli_options *opt)
 {
     g4_session_params params;
     g4_session_params_init(&params);
     params.n_ctx = opt->n_ctx;
     params.n_batch = opt->n_batch;
     params.image_attention = opt->image_attention;
+    params.kv_type = opt->kv_type;
     if (!params.n_batch && opt->image_tokens > 512)
         params.n_batch = (uint32_t)opt->image_tokens;
+    return params;
+}
+
+g4_session *cli_new_session(g4_model *model, const cli_options *opt)
+{
+    g4_session_params params = cli_session_params(opt);
     g4_session *session = NULL;
     if (g4_session_new(model, &params, &session) != G4_OK) {
         cli_error("cannot create a session");

@@ -92,7 +92,8 @@ int cmd_info(int argc, char **argv)
         return 1;
     char *text = NULL;
     int rc = 0;
-    if (g4_model_describe(model, opt.n_ctx ? opt.n_ctx : 4096, &text) != G4_OK)
+    g4_session_params params = cli_session_params(&opt);
+    if (g4_model_describe(model, &params, &text) != G4_OK)
         rc = cli_error("cannot describe the model");
     else
         fputs(text, stdout);

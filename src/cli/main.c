@@ -35,6 +35,7 @@ static void usage(FILE *out)
             "  --image-attention R   how an image's tokens see each other: 'sliding' (default,\n"
             "                        Gemma 4's rule) or 'all' (every layer, as transformers)\n"
             "  --exact               multiply quantized weights in f32 (slow; for checking)\n"
+            "  --kv-type T           KV cache elements: f16 (default), f32 or q8_0\n"
             "  --mmap                map the model file instead of reading it into memory\n"
             "                        (starts sooner, decodes slower)\n"
             "\nrun / chat:\n"

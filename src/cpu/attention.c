@@ -3,11 +3,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu/quant.h"
-
-int64_t attention_scratch_floats(int64_t max_keys)
+int64_t attention_scratch_floats(int64_t max_keys, int64_t max_head_dim)
 {
-    return (int64_t)ATTENTION_QUERY_BLOCK * (max_keys + ATTENTION_QUERY_BLOCK);
+    /* scores, the block's queries in the K type's activation format (at most f32), one V
+     * row as f32 */
+    return (int64_t)ATTENTION_QUERY_BLOCK * (max_keys + ATTENTION_QUERY_BLOCK) +
+           (int64_t)ATTENTION_QUERY_BLOCK * max_head_dim + max_head_dim;
 }
 
 /* A query sees one contiguous run of keys: its window (or everything before it) joined
@@ -31,35 +32,60 @@ static int64_t last_visible(const attention_args *a, int64_t query)
     return pos;
 }
 
-/* scores[c][j] = q_c · k_(lo + j) for the block's queries, walking the ring in at most
- * two contiguous runs. */
-static void block_scores(const attention_args *a, int64_t head, int64_t q0, int n_q,
-                         int64_t lo, int64_t n_keys, float *scores)
+/* The work of one (head, block of queries) item. */
+typedef struct query_block {
+    int64_t head, q0, lo, n_keys;
+    int n_q;
+    float *scores;  /* [n_q][n_keys] */
+    void *queries;  /* the queries in the K type's activation format */
+    float *v_row;   /* one V row dequantized */
+} query_block;
+
+static const uint8_t *kv_head(const attention_args *a, const uint8_t *base, int64_t pos,
+                              int64_t head)
 {
-    const cpu_type_ops *f32 = cpu_type_ops_best(G4_TYPE_F32);
-    int64_t group = a->n_head / a->n_head_kv;
-    int64_t kv_head = head / group;
-    int64_t row = a->n_head_kv * a->head_dim;
-    size_t q_stride = (size_t)(a->n_head * a->head_dim) * sizeof(float);
-    const float *q = a->q + q0 * a->n_head * a->head_dim + head * a->head_dim;
+    int64_t kv_head = head / (a->n_head / a->n_head_kv);
+    return base + (size_t)(pos % a->cap) * a->row_bytes + (size_t)kv_head * a->head_bytes;
+}
+
+/* The block's queries of this head as the K kernels read them: f32 rows in place, or
+ * converted into qb->queries. */
+static const void *block_queries(const attention_args *a, const query_block *qb,
+                                 size_t *stride)
+{
+    const float *q = a->q + (qb->q0 * a->n_head + qb->head) * a->head_dim;
+    *stride = (size_t)(a->n_head * a->head_dim) * sizeof(float);
+    if (!a->kv_ops->quantize_act)
+        return q;
+    size_t bytes = cpu_act_row_bytes(a->kv_ops->act_type, a->head_dim);
+    for (int c = 0; c < qb->n_q; c++)
+        a->kv_ops->quantize_act(q + (int64_t)c * a->n_head * a->head_dim,
+                                (uint8_t *)qb->queries + (size_t)c * bytes, a->head_dim);
+    *stride = bytes;
+    return qb->queries;
+}
+
+/* scores[c][j] = q_c · k_(lo + j), walking the ring in at most two contiguous runs. */
+static void block_scores(const attention_args *a, const query_block *qb)
+{
+    size_t q_stride;
+    const void *q = block_queries(a, qb, &q_stride);
     int64_t done = 0;
-    while (done < n_keys) {
-        int64_t slot = (lo + done) % a->cap;
+    while (done < qb->n_keys) {
+        int64_t slot = (qb->lo + done) % a->cap;
         int64_t run = a->cap - slot;
-        if (run > n_keys - done)
-            run = n_keys - done;
-        f32->dot_tile(a->head_dim, a->k + slot * row + kv_head * a->head_dim,
-                      (size_t)row * sizeof(float), (int)run, q, q_stride, n_q, scores + done,
-                      (size_t)n_keys);
+        if (run > qb->n_keys - done)
+            run = qb->n_keys - done;
+        a->kv_ops->dot_tile(a->head_dim, kv_head(a, a->k, qb->lo + done, qb->head),
+                            a->row_bytes, (int)run, q, q_stride, qb->n_q, qb->scores + done,
+                            (size_t)qb->n_keys);
         done += run;
     }
 }
 
-/* Masks, normalizes and applies one query's scores to the values. */
-static void query_output(const attention_args *a, int64_t head, int64_t query, int64_t lo,
-                         float *scores)
+/* Masks and normalizes one query's scores into probabilities (0 outside its keys). */
+static void softmax_visible(float *scores, int64_t n_keys, int64_t from, int64_t to)
 {
-    int64_t from = first_visible(a, query) - lo, to = last_visible(a, query) - lo;
     float max = -INFINITY;
     for (int64_t j = from; j <= to; j++)
         max = scores[j] > max ? scores[j] : max;
@@ -69,36 +95,61 @@ static void query_output(const attention_args *a, int64_t head, int64_t query, i
         sum += scores[j];
     }
     float inv = (float)(1.0 / sum);
-    int64_t group = a->n_head / a->n_head_kv;
-    int64_t row = a->n_head_kv * a->head_dim;
-    const float *v = a->v + (head / group) * a->head_dim;
-    float *out = a->out + (query * a->n_head + head) * a->head_dim;
-    memset(out, 0, (size_t)a->head_dim * sizeof(float));
-    for (int64_t j = from; j <= to; j++) {
-        const float *vr = v + ((lo + j) % a->cap) * row;
-        float p = scores[j] * inv;
-        for (int64_t d = 0; d < a->head_dim; d++)
-            out[d] += p * vr[d];
+    for (int64_t j = 0; j < n_keys; j++)
+        scores[j] = j >= from && j <= to ? scores[j] * inv : 0.0f;
+}
+
+static void add_scaled(float *restrict y, float p, const float *restrict x, int64_t n)
+{
+    for (int64_t d = 0; d < n; d++)
+        y[d] += p * x[d];
+}
+
+/* out_c = sum_j p_cj v_j, reading (and dequantizing) each V row once for the block. */
+static void block_values(const attention_args *a, const query_block *qb)
+{
+    float *out[ATTENTION_QUERY_BLOCK];
+    for (int c = 0; c < qb->n_q; c++) {
+        out[c] = a->out + ((qb->q0 + c) * a->n_head + qb->head) * a->head_dim;
+        memset(out[c], 0, (size_t)a->head_dim * sizeof(float));
+    }
+    for (int64_t j = 0; j < qb->n_keys; j++) {
+        const uint8_t *row = kv_head(a, a->v, qb->lo + j, qb->head);
+        const float *v = (const float *)row;
+        if (a->kv_ops->type != G4_TYPE_F32) {
+            a->kv_ops->to_float(row, qb->v_row, a->head_dim);
+            v = qb->v_row;
+        }
+        for (int c = 0; c < qb->n_q; c++) {
+            float p = qb->scores[(int64_t)c * qb->n_keys + j];
+            if (p != 0.0f)
+                add_scaled(out[c], p, v, a->head_dim);
+        }
     }
 }
 
 static void attention_item(const attention_args *a, int64_t item, float *scratch)
 {
     int64_t n_blocks = (a->n_tokens + ATTENTION_QUERY_BLOCK - 1) / ATTENTION_QUERY_BLOCK;
-    int64_t head = item / n_blocks;
-    int64_t q0 = (item % n_blocks) * ATTENTION_QUERY_BLOCK;
-    int n_q = (int)(a->n_tokens - q0 < ATTENTION_QUERY_BLOCK ? a->n_tokens - q0
-                                                              : ATTENTION_QUERY_BLOCK);
-    int64_t lo = first_visible(a, q0), hi = last_visible(a, q0);
-    for (int c = 1; c < n_q; c++) {
-        int64_t first = first_visible(a, q0 + c), last = last_visible(a, q0 + c);
-        lo = first < lo ? first : lo;
+    query_block qb = {.head = item / n_blocks, .q0 = (item % n_blocks) * ATTENTION_QUERY_BLOCK};
+    qb.n_q = (int)(a->n_tokens - qb.q0 < ATTENTION_QUERY_BLOCK ? a->n_tokens - qb.q0
+                                                                : ATTENTION_QUERY_BLOCK);
+    qb.lo = first_visible(a, qb.q0);
+    int64_t hi = last_visible(a, qb.q0);
+    for (int c = 1; c < qb.n_q; c++) {
+        int64_t first = first_visible(a, qb.q0 + c), last = last_visible(a, qb.q0 + c);
+        qb.lo = first < qb.lo ? first : qb.lo;
         hi = last > hi ? last : hi;
     }
-    int64_t n_keys = hi - lo + 1;
-    block_scores(a, head, q0, n_q, lo, n_keys, scratch);
-    for (int c = 0; c < n_q; c++)
-        query_output(a, head, q0 + c, lo, scratch + (int64_t)c * n_keys);
+    qb.n_keys = hi - qb.lo + 1;
+    qb.scores = scratch;
+    qb.queries = scratch + (int64_t)ATTENTION_QUERY_BLOCK * qb.n_keys;
+    qb.v_row = (float *)qb.queries + (int64_t)ATTENTION_QUERY_BLOCK * a->head_dim;
+    block_scores(a, &qb);
+    for (int c = 0; c < qb.n_q; c++)
+        softmax_visible(qb.scores + (int64_t)c * qb.n_keys, qb.n_keys,
+                        first_visible(a, qb.q0 + c) - qb.lo, last_visible(a, qb.q0 + c) - qb.lo);
+    block_values(a, &qb);
 }
 
 static void attention_worker(void *ctx, int thread, int n_threads)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "cpu/quant.h"
 
 enum { ATTENTION_QUERY_BLOCK = 16 };
 
@@ -23,9 +24,14 @@ typedef struct attention_args {
     int64_t n_head;
     int64_t n_head_kv;
     int64_t head_dim;
-    const float *k;          /* ring of cap rows of n_head_kv * head_dim; position p at p % cap */
-    const float *v;
+    /* K and V: rings of cap rows of row_bytes, position p at row p % cap, head h of a row
+     * at h * head_bytes, in the type of kv_ops (F32, F16 or Q8_0) */
+    const uint8_t *k;
+    const uint8_t *v;
     int64_t cap;
+    size_t row_bytes;
+    size_t head_bytes;
+    const cpu_type_ops *kv_ops;
     int64_t pos0;            /* position of the first query */
     int64_t window;          /* 0: all earlier keys; else keys with p - t < window */
     /* Optional, per query: its block's keys are visible as well, later ones included;
@@ -38,7 +44,7 @@ typedef struct attention_args {
 } attention_args;
 
 /* Scratch floats one thread needs for queries that see at most max_keys keys. */
-int64_t attention_scratch_floats(int64_t max_keys);
+int64_t attention_scratch_floats(int64_t max_keys, int64_t max_head_dim);
 
 void attention(threadpool *pool, const attention_args *args);
 

@@ -58,12 +58,14 @@ static void print_tensor_census(FILE *out, const gguf_file *f)
                     count[t], (double)bytes[t] / (1 << 20));
 }
 
-static void print_memory(FILE *out, const g4_model *model, uint32_t n_ctx)
+static void print_memory(FILE *out, const g4_model *model, const g4_session_params *params)
 {
     uint64_t weights = gemma4_weight_bytes(&model->net);
-    uint64_t session = g4_model_session_bytes(model, n_ctx);
-    uint64_t kv = kv_cache_bytes(&model->net, n_ctx, n_ctx < 512 ? n_ctx : 512);
-    fprintf(out, "memory at --ctx %u (%d threads):\n", n_ctx, model->n_threads);
+    uint64_t session = g4_model_session_bytes(model, params);
+    gemma4_state_sizes sz = session_sizes(model, params);
+    uint64_t kv = kv_cache_bytes(&model->net, sz.n_ctx, sz.n_batch, sz.kv_type);
+    fprintf(out, "memory at --ctx %lld, %s KV cache (%d threads):\n", (long long)sz.n_ctx,
+            g4_type_name(sz.kv_type), model->n_threads);
     fprintf(out, "  %-22s %10.2f MiB\n",
             model->use_mmap ? "weights (mapped)" : "weights (in memory)",
             (double)weights / (1 << 20));
@@ -73,7 +75,8 @@ static void print_memory(FILE *out, const g4_model *model, uint32_t n_ctx)
             (double)(weights + session) / (1 << 20));
 }
 
-g4_status g4_model_describe(const g4_model *model, uint32_t n_ctx, char **text)
+g4_status g4_model_describe(const g4_model *model, const g4_session_params *params,
+                            char **text)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -87,7 +90,7 @@ g4_status g4_model_describe(const g4_model *model, uint32_t n_ctx, char **text)
     fprintf(out, "  %-22s %u\n", "gguf version", model->file->version);
     print_hparams(out, &model->net);
     print_tensor_census(out, model->file);
-    print_memory(out, model, n_ctx);
+    print_memory(out, model, params);
     if (fclose(out) != 0) {
         free(buf);
         return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});

@@ -14,33 +14,46 @@ void g4_session_params_init(g4_session_params *params)
     params->n_ctx = 0;
     params->n_batch = 0;
     params->image_attention = G4_IMAGE_ATTENTION_SLIDING;
+    params->kv_type = G4_KV_F16;
 }
 
-static void resolve_sizes(const g4_model *model, const g4_session_params *p, uint32_t *n_ctx,
-                          uint32_t *n_batch)
+static g4_type kv_element_type(g4_kv_type kv)
 {
-    *n_ctx = p && p->n_ctx ? p->n_ctx : DEFAULT_CTX;
-    if (*n_ctx > model->net.hp.n_ctx_train)
-        *n_ctx = model->net.hp.n_ctx_train;
-    *n_batch = p && p->n_batch ? p->n_batch : DEFAULT_BATCH;
-    if (*n_batch > *n_ctx)
-        *n_batch = *n_ctx;
+    switch (kv) {
+    case G4_KV_F32: return G4_TYPE_F32;
+    case G4_KV_Q8_0: return G4_TYPE_Q8_0;
+    case G4_KV_F16: break;
+    }
+    return G4_TYPE_F16;
 }
 
-uint64_t session_bytes(const g4_model *model, uint32_t n_ctx, uint32_t n_batch)
+gemma4_state_sizes session_sizes(const g4_model *model, const g4_session_params *p)
 {
-    return gemma4_state_bytes(&model->net, n_ctx, n_batch, model->n_threads) +
-           ((uint64_t)n_batch * model->net.hp.n_embd + model->net.hp.n_vocab) * sizeof(float) +
-           (uint64_t)n_ctx * (sizeof(int32_t) + sizeof(uint64_t)) +
-           (uint64_t)n_batch * sizeof(attention_span);
+    gemma4_state_sizes sz = {
+        .n_ctx = p && p->n_ctx ? p->n_ctx : DEFAULT_CTX,
+        .n_batch = p && p->n_batch ? p->n_batch : DEFAULT_BATCH,
+        .kv_type = kv_element_type(p ? p->kv_type : G4_KV_F16),
+        .n_threads = model->n_threads,
+    };
+    if (sz.n_ctx > (int64_t)model->net.hp.n_ctx_train)
+        sz.n_ctx = model->net.hp.n_ctx_train;
+    if (sz.n_batch > sz.n_ctx)
+        sz.n_batch = sz.n_ctx;
+    return sz;
 }
 
-uint64_t g4_model_session_bytes(const g4_model *model, uint32_t n_ctx)
+static uint64_t session_bytes(const g4_model *model, const gemma4_state_sizes *sz)
 {
-    g4_session_params p = {.n_ctx = n_ctx};
-    uint32_t ctx, batch;
-    resolve_sizes(model, &p, &ctx, &batch);
-    return session_bytes(model, ctx, batch);
+    uint64_t n_ctx = (uint64_t)sz->n_ctx, n_batch = (uint64_t)sz->n_batch;
+    return gemma4_state_bytes(&model->net, sz) +
+           (n_batch * model->net.hp.n_embd + model->net.hp.n_vocab) * sizeof(float) +
+           n_ctx * (sizeof(int32_t) + sizeof(uint64_t)) + n_batch * sizeof(attention_span);
+}
+
+uint64_t g4_model_session_bytes(const g4_model *model, const g4_session_params *params)
+{
+    gemma4_state_sizes sz = session_sizes(model, params);
+    return session_bytes(model, &sz);
 }
 
 g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_session **out)
@@ -51,7 +64,9 @@ g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_se
     if (!s)
         return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});
     s->model = model;
-    resolve_sizes(model, params, &s->n_ctx, &s->n_batch);
+    gemma4_state_sizes sz = session_sizes(model, params);
+    s->n_ctx = (uint32_t)sz.n_ctx;
+    s->n_batch = (uint32_t)sz.n_batch;
     s->blocks.all_layers = params && params->image_attention == G4_IMAGE_ATTENTION_ALL_LAYERS;
     s->x = malloc((size_t)s->n_batch * model->net.hp.n_embd * sizeof(float));
     s->logits = malloc((size_t)model->net.hp.n_vocab * sizeof(float));
@@ -61,8 +76,7 @@ g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_se
     if (!s->x || !s->logits || !s->tokens || !s->keys || !s->spans)
         g4_fail(&err, G4_ERR_NO_MEMORY, "out of memory for a session");
     else
-        gemma4_state_init(&s->state, &model->net, s->n_ctx, s->n_batch, model->n_threads,
-                          &err);
+        gemma4_state_init(&s->state, &model->net, &sz, &err);
     if (err.code != G4_OK) {
         g4_session_free(s);
         return api_report(&err);

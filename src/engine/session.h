@@ -21,8 +21,8 @@ struct g4_session {
     gemma4_blocks blocks;  /* spans and the session's image attention rule */
 };
 
-/* Bytes a session with these sizes allocates, besides the struct itself. */
-uint64_t session_bytes(const g4_model *model, uint32_t n_ctx, uint32_t n_batch);
+/* The sizes a session with these parameters gets (defaults filled in, clamped). */
+gemma4_state_sizes session_sizes(const g4_model *model, const g4_session_params *params);
 
 /* Captures the residual stream of the next decode call into buf, which must hold
  * (n_layer + 1) * n * n_embd floats for a call of n <= n_batch tokens; NULL stops. */

@@ -8,7 +8,7 @@
 #include "cpu/ops.h"
 
 typedef struct state_dims {
-    int64_t embd, q_width, kv_width, ff, half_dim, max_keys;
+    int64_t embd, q_width, kv_width, ff, half_dim, head_dim, max_keys;
 } state_dims;
 
 static state_dims dims_of(const gemma4_model *m, int64_t n_ctx, int64_t n_batch)
@@ -21,7 +21,8 @@ static state_dims dims_of(const gemma4_model *m, int64_t n_ctx, int64_t n_batch)
         d.q_width = q > d.q_width ? q : d.q_width;
         d.kv_width = kv > d.kv_width ? kv : d.kv_width;
         d.ff = ly->n_ff > d.ff ? ly->n_ff : d.ff;
-        d.half_dim = ly->head_dim / 2 > d.half_dim ? ly->head_dim / 2 : d.half_dim;
+        d.head_dim = ly->head_dim > d.head_dim ? ly->head_dim : d.head_dim;
+        d.half_dim = d.head_dim / 2;
     }
     d.max_keys = n_ctx + n_batch;
     return d;
@@ -33,14 +34,15 @@ static int64_t max_matmul_input(const state_dims *d)
     return m > d->ff ? m : d->ff;
 }
 
-uint64_t gemma4_state_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batch,
-                            int n_threads)
+uint64_t gemma4_state_bytes(const gemma4_model *model, const gemma4_state_sizes *sizes)
 {
+    int64_t n_ctx = sizes->n_ctx, n_batch = sizes->n_batch;
+    int n_threads = sizes->n_threads;
     state_dims d = dims_of(model, n_ctx, n_batch);
     uint64_t floats = (uint64_t)n_batch * (uint64_t)(2 * d.embd + 2 * d.q_width +
                                                      2 * d.kv_width + 2 * d.ff + 4 * d.half_dim);
-    floats += (uint64_t)n_threads * (uint64_t)attention_scratch_floats(d.max_keys);
-    return floats * sizeof(float) + kv_cache_bytes(model, n_ctx, n_batch) +
+    floats += (uint64_t)n_threads * (uint64_t)attention_scratch_floats(d.max_keys, d.head_dim);
+    return floats * sizeof(float) + kv_cache_bytes(model, n_ctx, n_batch, sizes->kv_type) +
            matmul_scratch_bytes(max_matmul_input(&d), n_batch, n_threads);
 }
 
@@ -52,9 +54,11 @@ static float *alloc_floats(int64_t n, bool *ok)
     return p;
 }
 
-g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model, int64_t n_ctx,
-                            int64_t n_batch, int n_threads, g4_err *err)
+g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model,
+                            const gemma4_state_sizes *sizes, g4_err *err)
 {
+    int64_t n_ctx = sizes->n_ctx, n_batch = sizes->n_batch;
+    int n_threads = sizes->n_threads;
     memset(st, 0, sizeof *st);
     state_dims d = dims_of(model, n_ctx, n_batch);
     st->n_batch = n_batch;
@@ -70,14 +74,14 @@ g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model, int64_t
     st->rope_half_dim = d.half_dim;
     st->rope_cos = alloc_floats(2 * n_batch * d.half_dim, &ok);
     st->rope_sin = alloc_floats(2 * n_batch * d.half_dim, &ok);
-    st->scores_per_thread = attention_scratch_floats(d.max_keys);
+    st->scores_per_thread = attention_scratch_floats(d.max_keys, d.head_dim);
     st->scores = alloc_floats(st->scores_per_thread * n_threads, &ok);
     g4_status status = ok ? G4_OK : g4_fail(err, G4_ERR_NO_MEMORY, "out of memory for "
                                             "activation buffers");
     if (status == G4_OK)
         status = matmul_scratch_init(&st->mm, max_matmul_input(&d), n_batch, n_threads, err);
     if (status == G4_OK)
-        status = kv_cache_init(&st->kv, model, n_ctx, n_batch, err);
+        status = kv_cache_init(&st->kv, model, n_ctx, n_batch, sizes->kv_type, err);
     if (status != G4_OK)
         gemma4_state_free(st);
     return status;
@@ -122,10 +126,7 @@ static void prepare_qkv(const gemma4_model *m, gemma4_state *st, const gemma4_la
         const float *sin_t = st->rope_sin + table + t * st->rope_half_dim;
         rope_apply(st->q + t * n_head * hd, n_head, hd, cos_t, sin_t);
         rope_apply(st->k + t * n_kv * hd, n_kv, hd, cos_t, sin_t);
-        memcpy(kv_cache_k_row(kl, pos0 + t), st->k + t * n_kv * hd,
-               (size_t)(n_kv * hd) * sizeof(float));
-        memcpy(kv_cache_v_row(kl, pos0 + t), st->v + t * n_kv * hd,
-               (size_t)(n_kv * hd) * sizeof(float));
+        kv_cache_store(&st->kv, kl, pos0 + t, st->k + t * n_kv * hd, st->v + t * n_kv * hd);
     }
 }
 
@@ -150,6 +151,9 @@ static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool 
         .k = kl->k,
         .v = kl->v,
         .cap = kl->cap,
+        .row_bytes = kl->row_bytes,
+        .head_bytes = kl->head_bytes,
+        .kv_ops = st->kv.ops,
         .pos0 = st->kv.n_pos,
         .window = ly->sliding ? m->hp.window : 0,
         .blocks = blocks && (ly->sliding || blocks->all_layers) ? blocks->spans : NULL,

@@ -29,12 +29,19 @@ typedef struct gemma4_state {
     matmul_scratch mm;
 } gemma4_state;
 
-g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model, int64_t n_ctx,
-                            int64_t n_batch, int n_threads, g4_err *err);
+/* What a state is sized for. */
+typedef struct gemma4_state_sizes {
+    int64_t n_ctx;
+    int64_t n_batch;
+    g4_type kv_type; /* F32, F16 or Q8_0 */
+    int n_threads;
+} gemma4_state_sizes;
+
+g4_status gemma4_state_init(gemma4_state *st, const gemma4_model *model,
+                            const gemma4_state_sizes *sizes, g4_err *err);
 void gemma4_state_free(gemma4_state *st);
 /* Bytes gemma4_state_init allocates. */
-uint64_t gemma4_state_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batch,
-                            int n_threads);
+uint64_t gemma4_state_bytes(const gemma4_model *model, const gemma4_state_sizes *sizes);
 
 /* Rows of token embeddings scaled by sqrt(n_embd). Ids must be valid. */
 void gemma4_embed_tokens(const gemma4_model *model, const int32_t *ids, int64_t n, float *x);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/half.h"
+
 static int64_t layer_capacity(const gemma4_layer *ly, int64_t window, int64_t n_ctx,
                               int64_t n_batch)
 {
@@ -12,21 +14,42 @@ static int64_t layer_capacity(const gemma4_layer *ly, int64_t window, int64_t n_
     return ring < n_ctx ? ring : n_ctx;
 }
 
-uint64_t kv_cache_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batch)
+bool kv_cache_type_valid(g4_type type)
+{
+    return type == G4_TYPE_F32 || type == G4_TYPE_F16 || type == G4_TYPE_Q8_0;
+}
+
+/* Bytes of n elements in the cache type (n a multiple of 32). */
+static size_t elements_bytes(g4_type type, int64_t n)
+{
+    switch (type) {
+    case G4_TYPE_F16: return (size_t)n * sizeof(uint16_t);
+    case G4_TYPE_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
+    default: return (size_t)n * sizeof(float);
+    }
+}
+
+uint64_t kv_cache_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batch,
+                        g4_type type)
 {
     uint64_t total = 0;
     for (uint32_t l = 0; l < model->hp.n_layer; l++) {
         const gemma4_layer *ly = &model->layers[l];
         uint64_t cap = (uint64_t)layer_capacity(ly, model->hp.window, n_ctx, n_batch);
-        total += 2 * cap * ly->n_head_kv * ly->head_dim * sizeof(float);
+        total += 2 * cap * ly->n_head_kv * elements_bytes(type, ly->head_dim);
     }
     return total;
 }
 
 g4_status kv_cache_init(kv_cache *kv, const gemma4_model *model, int64_t n_ctx,
-                        int64_t n_batch, g4_err *err)
+                        int64_t n_batch, g4_type type, g4_err *err)
 {
     memset(kv, 0, sizeof *kv);
+    if (!kv_cache_type_valid(type))
+        return g4_fail(err, G4_ERR_INVALID_ARG, "a KV cache holds f32, f16 or q8_0, not %s",
+                       g4_type_name(type));
+    kv->type = type;
+    kv->ops = cpu_type_ops_best(type);
     kv->n_layer = model->hp.n_layer;
     kv->n_ctx = n_ctx;
     kv->window = model->hp.window;
@@ -38,17 +61,20 @@ g4_status kv_cache_init(kv_cache *kv, const gemma4_model *model, int64_t n_ctx,
         const gemma4_layer *ly = &model->layers[l];
         kv_layer *kl = &kv->layers[l];
         kl->cap = layer_capacity(ly, kv->window, n_ctx, n_batch);
-        kl->row_floats = (int64_t)ly->n_head_kv * ly->head_dim;
+        kl->n_head_kv = ly->n_head_kv;
+        kl->head_dim = ly->head_dim;
+        kl->head_bytes = elements_bytes(type, ly->head_dim);
+        kl->row_bytes = (size_t)ly->n_head_kv * kl->head_bytes;
         if (kl->cap < kv->ring_cap)
             kv->ring_cap = kl->cap;
-        size_t bytes = (size_t)kl->cap * (size_t)kl->row_floats * sizeof(float);
+        size_t bytes = (size_t)kl->cap * kl->row_bytes;
         kl->k = malloc(bytes);
         kl->v = malloc(bytes);
         if (!kl->k || !kl->v) {
             kv_cache_free(kv);
             return g4_fail(err, G4_ERR_NO_MEMORY,
                            "out of memory for the KV cache (%llu MiB for %lld tokens)",
-                           (unsigned long long)(kv_cache_bytes(model, n_ctx, n_batch) >> 20),
+                           (unsigned long long)(kv_cache_bytes(model, n_ctx, n_batch, type) >> 20),
                            (long long)n_ctx);
         }
     }
@@ -65,14 +91,33 @@ void kv_cache_free(kv_cache *kv)
     memset(kv, 0, sizeof *kv);
 }
 
-float *kv_cache_k_row(const kv_layer *layer, int64_t pos)
+/* One row of n_head_kv heads in the cache type; Q8_0 quantizes each head on its own. */
+static void store_row(const kv_cache *kv, const kv_layer *layer, const float *x, uint8_t *out)
 {
-    return layer->k + (pos % layer->cap) * layer->row_floats;
+    switch (kv->type) {
+    case G4_TYPE_F16: {
+        uint16_t *halves = (uint16_t *)out;
+        for (int64_t i = 0; i < layer->n_head_kv * layer->head_dim; i++)
+            halves[i] = g4_f32_to_half(x[i]);
+        return;
+    }
+    case G4_TYPE_Q8_0:
+        for (int64_t h = 0; h < layer->n_head_kv; h++)
+            kv->ops->quantize_act(x + h * layer->head_dim, out + h * layer->head_bytes,
+                                  layer->head_dim);
+        return;
+    default:
+        memcpy(out, x, layer->row_bytes);
+        return;
+    }
 }
 
-float *kv_cache_v_row(const kv_layer *layer, int64_t pos)
+void kv_cache_store(const kv_cache *kv, const kv_layer *layer, int64_t pos, const float *k,
+                    const float *v)
 {
-    return layer->v + (pos % layer->cap) * layer->row_floats;
+    size_t offset = (size_t)(pos % layer->cap) * layer->row_bytes;
+    store_row(kv, layer, k, layer->k + offset);
+    store_row(kv, layer, v, layer->v + offset);
 }
 
 void kv_cache_mark_written(kv_cache *kv, int64_t last_pos)
