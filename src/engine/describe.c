@@ -60,7 +60,8 @@ static void print_tensor_census(FILE *out, const gguf_file *f)
 
 static void print_memory(FILE *out, const g4_model *model, const g4_session_params *params)
 {
-    uint64_t weights = gemma4_weight_bytes(&model->net);
+    /* a copied file is all in memory, metadata included */
+    uint64_t weights = model->use_mmap ? gemma4_weight_bytes(&model->net) : model->file->size;
     uint64_t session = g4_model_session_bytes(model, params);
     gemma4_state_sizes sz = session_sizes(model, params);
     uint64_t kv = kv_cache_bytes(&model->net, sz.n_ctx, sz.n_batch, sz.kv_type);
