@@ -2,13 +2,18 @@
 // llama-bench-style pp/tg measurement of llama.cpp, through the prebuilt binaries that the
 // pinned node-llama-cpp package (bench/llamacpp/) ships. CPU only; never builds or downloads.
 //
-//   node bench/llamacpp_bench.mjs --model M.gguf --threads T [--pp 512] [--tg 128] [--reps N] [--json]
+//   node bench/llamacpp_bench.mjs --model M.gguf --threads T [--pp 512] [--tg 128] [--depth 0] [--ttft 0]
+//                                 [--reps N] [--no-mmap] [--json]
 //
 // ppN: tokens/s to evaluate one batch of N random token ids from an empty context
 //      (batch size = ubatch size = N, so one llama_decode over the whole prompt; logits only for the last
 //      token, as llama-bench does).
 // tgN: tokens/s generating N tokens one at a time from an empty context: each step is one llama_decode of a
 //      single token whose logits are read back (greedy argmax; no real sampling cost).
+//      With --depth D the context already holds D random tokens (evaluated once, untimed) when the timed
+//      tokens start, like llama-bench -d; between repetitions only the generated tokens are erased again.
+// ttft N: seconds to evaluate an N-token prompt from an empty context (in batches of --batch) and read the
+//      last token's logits: the time to the first token with the model already loaded.
 // Each reported number is the mean (± sample stddev) of the per-repetition tokens/s, like llama-bench.
 
 import fs from "node:fs";
@@ -22,18 +27,21 @@ const pkgDir = path.join(here, "llamacpp", "node_modules", "node-llama-cpp");
 const USAGE = `usage: node bench/llamacpp_bench.mjs --model M.gguf --threads T [options]
   --pp N            prompt tokens for the pp test (default 512; 0 = skip)
   --tg N            generated tokens for the tg test (default 128; 0 = skip)
+  --depth D         run the tg test after D random tokens are in the context (default 0)
+  --ttft N          time an N-token prompt from an empty context + its last logits (default 0 = skip)
   --reps N          timed repetitions of each test (default 5)
   --warmup N        untimed warm-up runs of each test (default 1; the tg warm-up generates min(tg,16) tokens)
-  --ctx N           context size (default max(1024, pp + tg), rounded up to 256)
-  --batch N         batch (= ubatch) size (default = pp, at least 1)
+  --ctx N           context size (default max(1024, pp + tg, depth + tg, ttft), rounded up to 256)
+  --batch N         batch (= ubatch) size (default = pp, or 512 without a pp test)
   --flash-attn      turn flash attention on (default off, as in llama-bench)
+  --no-mmap         read the weights into memory instead of mapping the file (llama.cpp --no-mmap)
   --seed N          seed for the random token ids (default 1)
   --json            print one JSON object on stdout (progress goes to stderr)
   --verbose         forward llama.cpp info logs to stderr`;
 
 function parseArgs(argv) {
-    const o = {model: null, threads: null, pp: 512, tg: 128, reps: 5, warmup: 1, ctx: null, batch: null,
-        flashAttn: false, seed: 1, json: false, verbose: false};
+    const o = {model: null, threads: null, pp: 512, tg: 128, depth: 0, ttft: 0, reps: 5, warmup: 1, ctx: null,
+        batch: null, flashAttn: false, mmap: true, seed: 1, json: false, verbose: false};
     const num = (i) => {
         const v = Number(argv[i + 1]);
         if (!Number.isInteger(v) || v < 0) die(`bad value for ${argv[i]}: ${argv[i + 1]}`);
@@ -46,12 +54,15 @@ function parseArgs(argv) {
             case "--threads": case "-t": o.threads = num(i); i++; break;
             case "--pp": case "-p": o.pp = num(i); i++; break;
             case "--tg": case "-n": o.tg = num(i); i++; break;
+            case "--depth": case "-d": o.depth = num(i); i++; break;
+            case "--ttft": o.ttft = num(i); i++; break;
             case "--reps": case "-r": o.reps = num(i); i++; break;
             case "--warmup": o.warmup = num(i); i++; break;
             case "--ctx": o.ctx = num(i); i++; break;
             case "--batch": case "-b": o.batch = num(i); i++; break;
             case "--seed": o.seed = num(i); i++; break;
             case "--flash-attn": case "-fa": o.flashAttn = true; break;
+            case "--no-mmap": o.mmap = false; break;
             case "--json": o.json = true; break;
             case "--verbose": case "-v": o.verbose = true; break;
             case "--help": case "-h": console.log(USAGE); process.exit(0); break;
@@ -62,11 +73,13 @@ function parseArgs(argv) {
     if (!fs.existsSync(o.model)) die(`model not found: ${o.model}`);
     if (o.threads == null || o.threads < 1) o.threads = os.availableParallelism();
     if (o.reps < 1) die("--reps must be >= 1");
-    if (o.batch == null) o.batch = Math.max(1, o.pp);
-    if (o.ctx == null) o.ctx = Math.max(1024, o.pp + o.tg);
+    if (o.batch == null) o.batch = o.pp > 0 ? o.pp : 512;
+    if (o.batch < 1) die("--batch must be >= 1");
+    const need = Math.max(o.pp + o.tg, o.depth + o.tg, o.ttft);
+    if (o.ctx == null) o.ctx = Math.max(1024, need);
     o.ctx = Math.ceil(o.ctx / 256) * 256;
     if (o.pp > o.batch) die(`--pp ${o.pp} does not fit in one batch of --batch ${o.batch}`);
-    if (o.pp + o.tg > o.ctx) die(`--ctx ${o.ctx} is smaller than pp + tg`);
+    if (need > o.ctx) die(`--ctx ${o.ctx} is smaller than max(pp + tg, depth + tg, ttft) = ${need}`);
     return o;
 }
 
@@ -178,13 +191,14 @@ async function main() {
     out(`system info: ${llama.systemInfo.trim()}`);
 
     let t0 = nowS();
-    const model = await llama.loadModel({modelPath: o.model, gpuLayers: 0});
+    const model = await llama.loadModel({modelPath: o.model, gpuLayers: 0, useMmap: o.mmap});
     const loadS = nowS() - t0;
     const nVocab = model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length ??
         model.fileInfo.fullTensorInfo?.find((t) => t.name === "token_embd.weight")?.dimensions?.[1];
     if (!nVocab) die("could not determine the vocabulary size");
     out(`model:       ${o.model} (${model.fileInfo.metadata?.general?.architecture}, ${model.typeDescription}, ` +
-        `${(model.size / 2 ** 30).toFixed(2)} GiB, vocab ${nVocab}) loaded in ${loadS.toFixed(1)} s`);
+        `${(model.size / 2 ** 30).toFixed(2)} GiB, vocab ${nVocab}) loaded in ${loadS.toFixed(1)} s, ` +
+        `mmap ${model.useMmap}`);
 
     const context = await model.createContext({
         contextSize: o.ctx, batchSize: o.batch, sequences: 1, flashAttention: o.flashAttn,
@@ -207,8 +221,9 @@ async function main() {
     // with a vocab-sized candidate array, for every call, which costs milliseconds per generated token.
     const evalOpts = {temperature: 0, yieldEogToken: true}; // random weights may well "generate" an EOG token
 
-    // pp: one decode of n tokens from an empty context, logits for the last one
-    async function runPP(n) {
+    // One prompt of n random tokens from an empty context, in batches of --batch (one llama_decode for n <= batch),
+    // logits for the last token only; returns seconds until that token's logits are read.
+    async function timePrompt(n, what) {
         await seq.clearHistory();
         const input = Array.from({length: n}, randTok);
         const t = nowS();
@@ -216,16 +231,45 @@ async function main() {
         const r = await it.next();
         const dt = nowS() - t;
         await it.return();
-        if (r.done || typeof r.value !== "number") die("pp: no token came back");
+        if (r.done || typeof r.value !== "number") die(`${what}: no token came back`);
         if (seq.nextTokenIndex !== n + 1 && seq.nextTokenIndex !== n)
-            die(`pp: sequence holds ${seq.nextTokenIndex} tokens, expected ${n}`);
-        return n / dt;
+            die(`${what}: sequence holds ${seq.nextTokenIndex} tokens, expected ${n}`);
+        return dt;
     }
 
-    // tg: n single-token decodes from an empty context, reading the logits after each
-    async function runTG(n) {
+    // pp: one decode of n tokens from an empty context, logits for the last one
+    const runPP = async (n) => n / await timePrompt(n, "pp");
+
+    // ttft: an n-token prompt from an empty context (possibly several batches) until its last logits
+    const runTTFT = (n) => timePrompt(n, "ttft");
+
+    // The --depth prefix: o.depth random tokens evaluated once, untimed. Each tg run afterwards erases the
+    // tokens the previous one added (llama_memory_seq_rm of the tail), so the prefix is evaluated once per process.
+    let depthFill = null; // {prefill_s, erase_s: [...]}
+    async function startAtDepth() {
+        if (o.depth === 0) {
+            await seq.clearHistory();
+            return;
+        }
+        if (depthFill != null && seq.nextTokenIndex > o.depth) {
+            const t = nowS();
+            await seq.eraseContextTokenRanges([{start: o.depth, end: seq.nextTokenIndex}]);
+            depthFill.erase_s.push(nowS() - t);
+        }
+        if (depthFill != null && seq.nextTokenIndex === o.depth) return;
         await seq.clearHistory();
-        const first = model.tokens.bos ?? randTok();
+        const t = nowS();
+        await seq.evaluateWithoutGeneratingNewTokens(Array.from({length: o.depth}, randTok));
+        depthFill = {prefill_s: nowS() - t, erase_s: []};
+        if (seq.nextTokenIndex !== o.depth)
+            die(`depth: sequence holds ${seq.nextTokenIndex} tokens, expected ${o.depth}`);
+        out(`  depth    ${o.depth} tokens evaluated in ${depthFill.prefill_s.toFixed(2)} s (not timed)`);
+    }
+
+    // tg: n single-token decodes after o.depth tokens of context, reading the logits after each
+    async function runTG(n) {
+        await startAtDepth();
+        const first = o.depth === 0 ? (model.tokens.bos ?? randTok()) : randTok();
         const t = nowS();
         const it = seq.evaluate([first], evalOpts);
         for (let i = 0; i < n; i++) {
@@ -235,59 +279,77 @@ async function main() {
         }
         const dt = nowS() - t;
         await it.return();
-        if (seq.nextTokenIndex !== n) die(`tg: sequence holds ${seq.nextTokenIndex} tokens, expected ${n}`);
+        if (seq.nextTokenIndex !== o.depth + n)
+            die(`tg: sequence holds ${seq.nextTokenIndex} tokens, expected ${o.depth + n}`);
         return n / dt;
     }
 
+    // key: the JSON field; label: the table's test name; unit: what run() returns
     const tests = [];
-    if (o.pp > 0) tests.push({name: `pp${o.pp}`, run: () => runPP(o.pp), warm: () => runPP(o.pp)});
-    if (o.tg > 0) tests.push({name: `tg${o.tg}`, run: () => runTG(o.tg), warm: () => runTG(Math.min(o.tg, 16))});
+    if (o.pp > 0)
+        tests.push({key: `pp${o.pp}`, label: `pp${o.pp}`, unit: "t/s", run: () => runPP(o.pp), warm: () => runPP(o.pp)});
+    if (o.tg > 0)
+        tests.push({key: `tg${o.tg}`, label: `tg${o.tg}` + (o.depth > 0 ? ` @ d${o.depth}` : ""), unit: "t/s",
+            run: () => runTG(o.tg), warm: () => runTG(Math.min(o.tg, 16))});
+    if (o.ttft > 0)
+        tests.push({key: "ttft", label: `ttft${o.ttft}`, unit: "s", run: () => runTTFT(o.ttft), warm: () => runTTFT(o.ttft)});
 
+    const fmt = (x, unit) => (unit === "s" ? x.toFixed(3) : x.toFixed(2));
     const results = {};
     for (const test of tests) {
         for (let w = 0; w < o.warmup; w++) {
-            const ts = await test.warm();
-            out(`  warm-up  ${test.name} #${w + 1}: ${ts.toFixed(2)} t/s (not counted)`);
+            const x = await test.warm();
+            out(`  warm-up  ${test.label} #${w + 1}: ${fmt(x, test.unit)} ${test.unit} (not counted)`);
         }
         const xs = [], others = [];
         for (let r = 0; r < o.reps; r++) {
             const c0 = cpuTimes();
-            const ts = await test.run();
+            const x = await test.run();
             const oc = otherCores(c0, cpuTimes());
-            xs.push(ts);
+            xs.push(x);
             others.push(oc);
-            out(`  run      ${test.name} #${r + 1}: ${ts.toFixed(2)} t/s` +
+            out(`  run      ${test.label} #${r + 1}: ${fmt(x, test.unit)} ${test.unit}` +
                 (oc == null ? "" : `   (other processes used ${oc.toFixed(2)} CPUs meanwhile)`));
         }
-        results[test.name] = {...stats(xs), samples: xs, others};
+        results[test.key] = {...stats(xs), samples: xs, others, label: test.label, unit: test.unit};
         const worst = Math.max(...others.filter((x) => x != null), 0);
         if (worst > 0.1)
-            out(`  warning: other processes took up to ${worst.toFixed(2)} CPUs during ${test.name}: the number is noisy`);
+            out(`  warning: other processes took up to ${worst.toFixed(2)} CPUs during ${test.label}: the number is noisy`);
     }
 
     const maxRssGiB = process.resourceUsage().maxRSS / 2 ** 20;
     out("");
-    out(`| model | size | backend | threads | test | t/s |`);
+    out(`| model | size | backend | threads | test | result |`);
     out(`| --- | ---: | --- | ---: | ---: | ---: |`);
     const mname = path.basename(o.model);
-    for (const [name, r] of Object.entries(results))
-        out(`| ${mname} | ${(model.size / 2 ** 30).toFixed(2)} GiB | cpu-${variant} | ${o.threads} | ${name} | ` +
-            `${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} |`);
+    for (const r of Object.values(results))
+        out(`| ${mname} | ${(model.size / 2 ** 30).toFixed(2)} GiB | cpu-${variant} | ${o.threads} | ${r.label} | ` +
+            `${fmt(r.mean, r.unit)} ± ${fmt(r.sd, r.unit)} ${r.unit} |`);
     out(`peak RSS ${maxRssGiB.toFixed(2)} GiB`);
 
     if (o.json) {
+        const round3 = (x) => (x == null ? null : Math.round(x * 1000) / 1000);
         const j = {};
-        for (const [name, r] of Object.entries(results)) j[name] = r.mean;
+        // a test's mean is j[key] (pp512, tg128) or j.ttft_s; its other fields are key_stddev, key_samples, ...
+        for (const [key, r] of Object.entries(results)) j[key === "ttft" ? "ttft_s" : key] = r.mean;
         Object.assign(j, {threads: o.threads, llama_cpp_build: build, backend: "cpu"});
-        for (const [name, r] of Object.entries(results)) {
-            j[`${name}_stddev`] = r.sd;
-            j[`${name}_samples`] = r.samples;
-            j[`${name}_other_cpus`] = r.others.map((x) => (x == null ? null : Math.round(x * 1000) / 1000)); // CPUs used by other processes during each rep
+        for (const [key, r] of Object.entries(results)) {
+            j[`${key}_stddev`] = r.sd;
+            j[`${key}_samples`] = r.samples;
+            j[`${key}_other_cpus`] = r.others.map(round3); // CPUs used by other processes during each rep
         }
+        // the same names as `g4 bench --json`, so both engines' results read alike
+        const pp = results[`pp${o.pp}`], tg = results[`tg${o.tg}`];
+        Object.assign(j, {
+            n_prompt: o.pp, n_gen: o.tg, depth: o.depth, ttft_prompt: o.ttft,
+            pp: pp?.mean ?? 0, pp_stddev: pp?.sd ?? 0, tg: tg?.mean ?? 0, tg_stddev: tg?.sd ?? 0
+        });
+        if (o.depth > 0 && depthFill) Object.assign(j, {depth_prefill_s: depthFill.prefill_s, depth_erase_s: depthFill.erase_s.map(round3)});
         Object.assign(j, {
             cpu_variant: variant, node_llama_cpp: nlcVersion, llama_cpp_commit: commit,
             model: o.model, model_bytes: model.size, n_ctx: context.contextSize, n_batch: context.batchSize,
-            flash_attn: o.flashAttn, reps: o.reps, warmup: o.warmup, load_s: loadS, peak_rss_bytes: Math.round(maxRssGiB * 2 ** 30)
+            flash_attn: o.flashAttn, mmap: model.useMmap, reps: o.reps, warmup: o.warmup, load_s: loadS,
+            peak_rss_bytes: Math.round(maxRssGiB * 2 ** 30)
         });
         process.stdout.write(JSON.stringify(j) + "\n");
     }
