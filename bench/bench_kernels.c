@@ -8,6 +8,7 @@
  *          compute-bound): reports GFLOP/s (2 flops per weight per column).
  * dispatch: the round trip of an empty threadpool_run.
  * Rows are split evenly between the threads; each figure is the best of several runs. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ static void *random_weights(g4_type type, size_t bytes)
 
 typedef struct job {
     const cpu_type_ops *ops;
+    bool wide; /* dot_tile_wide on f32 activations, as the model's prefill uses */
     int64_t n;
     const uint8_t *rows;
     size_t row_stride;
@@ -80,9 +82,9 @@ static void run_share(void *ctx, int thread_index, int n_threads)
     int begin = (int)((int64_t)j->n_rows * thread_index / n_threads);
     int end = (int)((int64_t)j->n_rows * (thread_index + 1) / n_threads);
     if (end > begin)
-        j->ops->dot_tile(j->n, j->rows + (size_t)begin * j->row_stride, j->row_stride,
-                         end - begin, j->acts, j->act_stride, j->n_cols, j->out + begin,
-                         (size_t)j->n_rows);
+        (j->wide ? j->ops->dot_tile_wide : j->ops->dot_tile)(
+            j->n, j->rows + (size_t)begin * j->row_stride, j->row_stride, end - begin,
+            j->acts, j->act_stride, j->n_cols, j->out + begin, (size_t)j->n_rows);
 }
 
 /* Best time of `reps` runs of the whole product, in seconds; < 0 when memory ran out. */
@@ -90,8 +92,9 @@ static double time_product(threadpool *pool, g4_type type, int64_t n, int n_rows
                            int reps)
 {
     const cpu_type_ops *ops = cpu_type_ops_best(type);
+    bool wide = n_cols >= CPU_WIDE_MIN_COLS && ops->dot_tile_wide;
     size_t row_stride = weight_row_bytes(type, n);
-    size_t act_stride = cpu_act_row_bytes(ops->act_type, n);
+    size_t act_stride = cpu_act_row_bytes(wide ? G4_TYPE_BF16 : ops->act_type, n);
     uint8_t *rows = random_weights(type, row_stride * (size_t)n_rows);
     uint8_t *acts = malloc(act_stride * (size_t)n_cols);
     float *x = malloc((size_t)n * sizeof *x);
@@ -101,12 +104,15 @@ static double time_product(threadpool *pool, g4_type type, int64_t n, int n_rows
         for (int c = 0; c < n_cols; c++) {
             for (int64_t i = 0; i < n; i++)
                 x[i] = (float)(rng_next() % 2000) / 1000.0f - 1.0f;
-            if (ops->quantize_act)
+            if (wide)
+                for (int64_t i = 0; i < n; i++)
+                    ((uint16_t *)(acts + (size_t)c * act_stride))[i] = g4_f32_to_bf16(x[i]);
+            else if (ops->quantize_act)
                 ops->quantize_act(x, acts + (size_t)c * act_stride, n);
             else
                 memcpy(acts + (size_t)c * act_stride, x, (size_t)n * sizeof *x);
         }
-        job j = {ops, n, rows, row_stride, n_rows, acts, act_stride, n_cols, out};
+        job j = {ops, wide, n, rows, row_stride, n_rows, acts, act_stride, n_cols, out};
         threadpool_run(pool, run_share, &j); /* warm-up: page faults, caches */
         for (int rep = 0; rep < reps; rep++) {
             double start = now_seconds();

@@ -523,6 +523,46 @@ static double dot_magnitude(const float *w, const float *x, int64_t n)
     return sum;
 }
 
+/* dot_tile_wide on bf16 activation rows against the exact dot of the dequantized weights
+ * with those activations: rounding each scaled weight to bf16 costs at most 2^-9. */
+static void check_wide(const cpu_type_ops *ops, const dot_case *k, const uint8_t *rows,
+                       size_t row_stride, const float *w_f, const float *x_raw)
+{
+    size_t out_stride = (size_t)k->n_rows + k->out_pad;
+    float *got = malloc((size_t)k->n_cols * out_stride * sizeof *got);
+    size_t n_act = (size_t)k->n_cols * (size_t)k->n;
+    uint16_t *acts = malloc(n_act * sizeof *acts);
+    float *x_bf16 = malloc(n_act * sizeof *x_bf16);
+    for (size_t i = 0; i < n_act; i++) {
+        acts[i] = g4_f32_to_bf16(x_raw[i]);
+        x_bf16[i] = g4_bf16_to_f32(acts[i]);
+    }
+    for (size_t i = 0; i < (size_t)k->n_cols * out_stride; i++)
+        got[i] = -12345.0f;
+    ops->dot_tile_wide(k->n, rows, row_stride, k->n_rows, acts, (size_t)k->n * sizeof *acts,
+                       k->n_cols, got, out_stride);
+    int bad = 0;
+    for (int c = 0; c < k->n_cols; c++) {
+        const float *x = x_bf16 + (size_t)c * (size_t)k->n;
+        for (int r = 0; r < k->n_rows; r++) {
+            const float *w = w_f + (size_t)r * (size_t)k->n;
+            double exact = 0;
+            for (int64_t i = 0; i < k->n; i++)
+                exact += (double)w[i] * x[i];
+            double error = fabs(got[(size_t)c * out_stride + (size_t)r] - exact) /
+                           (dot_magnitude(w, x, k->n) + 1e-30);
+            bad += !(error <= 1.0 / 512 + 2e-6);
+        }
+        for (size_t r = (size_t)k->n_rows; r < out_stride; r++)
+            bad += got[(size_t)c * out_stride + r] != -12345.0f;
+    }
+    CHECK_MSG(bad == 0, "dot_tile_wide %s n=%lld rows=%d cols=%d: %d wrong",
+              g4_type_name(ops->type), (long long)k->n, k->n_rows, k->n_cols, bad);
+    free(acts);
+    free(x_bf16);
+    free(got);
+}
+
 static void test_dot_case(g4_type type, cpu_isa isa, dot_case k)
 {
     const cpu_type_ops *ops = cpu_type_ops_for(type, isa);
@@ -537,6 +577,7 @@ static void test_dot_case(g4_type type, cpu_isa isa, dot_case k)
     float *got = calloc((size_t)k.n_cols * out_stride, sizeof *got);
     float *w_f = malloc((size_t)k.n_rows * (size_t)k.n * sizeof *w_f);
     float *x_f = malloc((size_t)k.n_cols * (size_t)k.n * sizeof *x_f);
+    float *x_raw = malloc((size_t)k.n_cols * (size_t)k.n * sizeof *x_raw);
     for (int r = 0; r < k.n_rows; r++) {
         fill_weights(type, rows + (size_t)r * row_stride, k.n);
         ref->to_float(rows + (size_t)r * row_stride, w_f + (size_t)r * (size_t)k.n, k.n);
@@ -544,6 +585,7 @@ static void test_dot_case(g4_type type, cpu_isa isa, dot_case k)
     for (int c = 0; c < k.n_cols; c++) {
         uint8_t *act = acts + (size_t)c * act_stride;
         fill_activations(x, k.n);
+        memcpy(x_raw + (size_t)c * (size_t)k.n, x, (size_t)k.n * sizeof *x);
         if (ops->quantize_act)
             ref->quantize_act(x, act, k.n);
         else
@@ -575,6 +617,9 @@ static void test_dot_case(g4_type type, cpu_isa isa, dot_case k)
     }
     CHECK_MSG(bad == 0, "dot_tile %s %s n=%lld rows=%d cols=%d: %d wrong", g4_type_name(type),
               cpu_isa_name(isa), (long long)k.n, k.n_rows, k.n_cols, bad);
+    if (ops->dot_tile_wide && k.n_cols >= CPU_WIDE_MIN_COLS)
+        check_wide(ops, &k, rows, row_stride, w_f, x_raw);
+    free(x_raw);
     free(rows);
     free(acts);
     free(x);
@@ -604,6 +649,7 @@ static void test_dot_shapes(g4_type type, cpu_isa isa)
     int64_t long_n = unit == 1 ? 1024 : 3840 - 3840 % unit;
     test_dot_case(type, isa, (dot_case){long_n, 6, 1, 0, 0, 0});
     test_dot_case(type, isa, (dot_case){long_n, 9, 101, 1, 0, 1});
+    test_dot_case(type, isa, (dot_case){small_n, 7, CPU_WIDE_MIN_COLS + 3, 3, 5, 2});
 }
 
 static void test_isa(cpu_isa isa)

@@ -107,9 +107,11 @@ int main(void)
     logit_stats bf16 = {0}, q4_exact = {0}, q4_fast = {0};
     check_model("tiny-gemma4u-bf16.gguf", false, "reference-public.gguf", 0.01, &bf16);
     check_model("tiny-gemma4u-q4_0.gguf", true, "reference-q4_0-public.gguf", 0.01, &q4_exact);
-    /* The fast path quantizes activations to 8-bit blocks, like llama.cpp, which reaches
-     * max |dlogit| 0.27-0.42, mean 0.05-0.07 and argmax agreement 0.95-0.99 on this file;
-     * we must stay inside that range. */
+    /* The fast path quantizes activations to 8-bit blocks for few columns (decode) and
+     * rounds weights and activations to bf16 for many (prefill, where the CPU has
+     * AVX512_BF16); llama.cpp reaches max |dlogit| 0.27-0.42, mean 0.05-0.07 and argmax
+     * agreement 0.95-0.99 on this file; we must stay inside that range (measured: 0.17,
+     * 0.023, 405/407 with bf16; 0.37, 0.057, 392/407 with 8-bit blocks only). */
     check_model("tiny-gemma4u-q4_0.gguf", false, "reference-q4_0-public.gguf", 0, &q4_fast);
     CHECK_MSG(q4_fast.max_abs_diff <= 0.42, "fast Q4_0 path max |dlogit| %.4f",
               q4_fast.max_abs_diff);

@@ -48,6 +48,29 @@ static cpu_isa detect_x86(void)
 }
 #endif
 
+static bool detect_bf16(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && bit(a, 5) /* AVX512_BF16 */;
+#else
+    return false;
+#endif
+}
+
+bool cpu_has_avx512_bf16(void)
+{
+    static atomic_int cached = -1;
+    int has = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (has < 0) {
+        const char *wanted = getenv("G4_CPU_BF16");
+        has = cpu_isa_detect() == CPU_ISA_AVX512 && detect_bf16() &&
+              !(wanted && strcmp(wanted, "0") == 0);
+        atomic_store_explicit(&cached, has, memory_order_relaxed);
+    }
+    return has;
+}
+
 cpu_isa cpu_isa_supported(void)
 {
     static atomic_int cached = -1; /* racing first calls compute the same value */
@@ -118,6 +141,7 @@ size_t cpu_act_row_bytes(g4_type act_type, int64_t n)
 {
     switch (act_type) {
     case G4_TYPE_F32: return (size_t)n * sizeof(float);
+    case G4_TYPE_BF16: return (size_t)n * sizeof(uint16_t);
     case G4_TYPE_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
     case G4_TYPE_Q8_K: return (size_t)(n / QK_K) * sizeof(block_q8_K);
     default: return 0;

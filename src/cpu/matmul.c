@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/half.h"
+
 /* Tile sizes: a tile's weight rows (64 × 3840 Q4_0 ≈ 138 KB) and activation columns
- * (64 × 4 KB) stay in L2 while the kernel sweeps them. */
-enum { TILE_ROWS = 64, TILE_COLS = 64, EXACT_TILE_ROWS = 16, MAX_SHARED = 4 };
+ * (64 × 4 KB) stay in L2 while the kernel sweeps them. A wide work item (bf16 kernels)
+ * takes more columns, so that each weight row group it dequantizes serves them all. */
+enum { TILE_ROWS = 64, TILE_COLS = 64, WIDE_TILE_COLS = 128, EXACT_TILE_ROWS = 16,
+       MAX_SHARED = 4 };
 
 g4_status matmul_weight_init(matmul_weight *w, const gguf_tensor *tensor, bool exact,
                              g4_err *err)
@@ -34,12 +38,11 @@ void matmul_weight_row(const matmul_weight *w, int64_t row, float *out)
     w->ops->to_float((const char *)w->data + (size_t)row * w->row_bytes, out, w->n_in);
 }
 
-/* The largest activation row format any kernel reads (Q8_K rows or f32 rows). */
+/* The largest converted activation row any kernel reads (bf16 rows for the kernels for
+ * many columns are the largest; f32 rows are read in place). */
 static size_t max_act_row_bytes(int64_t n_in)
 {
-    size_t q8_0 = cpu_act_row_bytes(G4_TYPE_Q8_0, n_in);
-    size_t q8_k = n_in % 256 == 0 ? cpu_act_row_bytes(G4_TYPE_Q8_K, n_in) : 0;
-    return q8_0 > q8_k ? q8_0 : q8_k;
+    return cpu_act_row_bytes(G4_TYPE_BF16, n_in);
 }
 
 uint64_t matmul_scratch_bytes(int64_t max_in, int64_t max_tokens, int n_threads)
@@ -72,7 +75,7 @@ void matmul_scratch_free(matmul_scratch *s)
 }
 
 typedef struct convert_job {
-    const cpu_type_ops *ops;
+    void (*convert)(const float *x, void *out, int64_t n);
     const float *x;
     int64_t n_in;
     int64_t n_tokens;
@@ -84,8 +87,15 @@ static void convert_rows(void *ctx, int thread, int n_threads)
 {
     const convert_job *job = ctx;
     for (int64_t t = thread; t < job->n_tokens; t += n_threads)
-        job->ops->quantize_act(job->x + t * job->n_in,
-                               (char *)job->acts + (size_t)t * job->act_stride, job->n_in);
+        job->convert(job->x + t * job->n_in, (char *)job->acts + (size_t)t * job->act_stride,
+                     job->n_in);
+}
+
+static void to_bf16_row(const float *x, void *out, int64_t n)
+{
+    uint16_t *bf16 = out;
+    for (int64_t i = 0; i < n; i++)
+        bf16[i] = g4_f32_to_bf16(x[i]);
 }
 
 typedef struct product_job {
@@ -94,6 +104,8 @@ typedef struct product_job {
     int n_weights;
     const void *acts;
     size_t act_stride;
+    bool wide;        /* dot_tile_wide on bf16 activations */
+    int64_t tile_cols; /* columns of one work item */
     int64_t n_tokens;
     int64_t col_blocks;
     int64_t first_item[MAX_SHARED];   /* index of each weight's first tile */
@@ -130,17 +142,18 @@ static void product_tile(const product_job *job, int64_t item, int thread)
     float *y = job->ys[wi];
     int64_t local = item - job->first_item[wi];
     int64_t row0 = (local / job->col_blocks) * tile_rows(w);
-    int64_t col0 = (local % job->col_blocks) * TILE_COLS;
+    int64_t col0 = (local % job->col_blocks) * job->tile_cols;
     int n_rows = (int)(w->n_out - row0 < tile_rows(w) ? w->n_out - row0 : tile_rows(w));
-    int n_cols = (int)(job->n_tokens - col0 < TILE_COLS ? job->n_tokens - col0 : TILE_COLS);
+    int n_cols = (int)(job->n_tokens - col0 < job->tile_cols ? job->n_tokens - col0
+                                                              : job->tile_cols);
     if (w->exact) {
         product_tile_exact(job, w, row0, n_rows, col0, n_cols, y, thread);
         return;
     }
-    w->ops->dot_tile(w->n_in, (const char *)w->data + (size_t)row0 * w->row_bytes,
-                     w->row_bytes, n_rows,
-                     (const char *)job->acts + (size_t)col0 * job->act_stride, job->act_stride,
-                     n_cols, y + col0 * w->n_out + row0, (size_t)w->n_out);
+    (job->wide ? w->ops->dot_tile_wide : w->ops->dot_tile)(
+        w->n_in, (const char *)w->data + (size_t)row0 * w->row_bytes, w->row_bytes, n_rows,
+        (const char *)job->acts + (size_t)col0 * job->act_stride, job->act_stride, n_cols,
+        y + col0 * w->n_out + row0, (size_t)w->n_out);
 }
 
 static void product_worker(void *ctx, int thread, int n_threads)
@@ -154,17 +167,27 @@ static void product_worker(void *ctx, int thread, int n_threads)
     }
 }
 
-/* The activation format the products read: exact mode and float weights read f32. */
-static const cpu_type_ops *activation_ops(const matmul_weight *w)
+/* Whether a product of n_tokens columns uses the type's kernel for many columns. */
+static bool uses_wide(const matmul_weight *w, int64_t n_tokens)
 {
-    return w->exact ? NULL : (w->ops->act_type == G4_TYPE_F32 ? NULL : w->ops);
+    return !w->exact && n_tokens >= CPU_WIDE_MIN_COLS && w->ops->dot_tile_wide;
 }
 
-static bool same_activation_format(const matmul_weight *const *ws, int n_weights)
+/* The activation format the products read: f32 for exact mode and float weights, bf16 for
+ * the kernels for many columns, else the type's. */
+static g4_type activation_type(const matmul_weight *w, int64_t n_tokens)
+{
+    if (w->exact)
+        return G4_TYPE_F32;
+    return uses_wide(w, n_tokens) ? G4_TYPE_BF16 : w->ops->act_type;
+}
+
+static bool same_activation_format(const matmul_weight *const *ws, int n_weights,
+                                   int64_t n_tokens)
 {
     for (int i = 1; i < n_weights; i++) {
-        const cpu_type_ops *a = activation_ops(ws[0]), *b = activation_ops(ws[i]);
-        if ((a ? a->act_type : G4_TYPE_F32) != (b ? b->act_type : G4_TYPE_F32) ||
+        if (activation_type(ws[0], n_tokens) != activation_type(ws[i], n_tokens) ||
+            uses_wide(ws[0], n_tokens) != uses_wide(ws[i], n_tokens) ||
             ws[i]->n_in != ws[0]->n_in)
             return false;
     }
@@ -174,7 +197,7 @@ static bool same_activation_format(const matmul_weight *const *ws, int n_weights
 void matmul_shared_input(threadpool *pool, matmul_scratch *s, const matmul_weight *const *ws,
                          float *const *ys, int n_weights, const float *x, int64_t n_tokens)
 {
-    if (n_weights > MAX_SHARED || !same_activation_format(ws, n_weights)) {
+    if (n_weights > MAX_SHARED || !same_activation_format(ws, n_weights, n_tokens)) {
         for (int i = 0; i < n_weights; i++)
             matmul_shared_input(pool, s, &ws[i], &ys[i], 1, x, n_tokens);
         return;
@@ -184,19 +207,21 @@ void matmul_shared_input(threadpool *pool, matmul_scratch *s, const matmul_weigh
         .ys = ys,
         .n_weights = n_weights,
         .n_tokens = n_tokens,
-        .col_blocks = (n_tokens + TILE_COLS - 1) / TILE_COLS,
+        .wide = uses_wide(ws[0], n_tokens),
         .dequant = s->dequant,
         .dequant_floats_per_thread = s->dequant_floats_per_thread,
     };
-    const cpu_type_ops *act_ops = activation_ops(ws[0]);
-    if (act_ops) {
+    job.tile_cols = job.wide ? WIDE_TILE_COLS : TILE_COLS;
+    job.col_blocks = (n_tokens + job.tile_cols - 1) / job.tile_cols;
+    g4_type act_type = activation_type(ws[0], n_tokens);
+    if (act_type != G4_TYPE_F32) {
         convert_job conv = {
-            .ops = act_ops,
+            .convert = act_type == G4_TYPE_BF16 ? to_bf16_row : ws[0]->ops->quantize_act,
             .x = x,
             .n_in = ws[0]->n_in,
             .n_tokens = n_tokens,
             .acts = s->acts,
-            .act_stride = cpu_act_row_bytes(act_ops->act_type, ws[0]->n_in),
+            .act_stride = cpu_act_row_bytes(act_type, ws[0]->n_in),
         };
         threadpool_run(pool, convert_rows, &conv);
         job.acts = s->acts;

@@ -82,6 +82,11 @@ typedef struct cpu_type_ops {
     void (*dot_tile)(int64_t n, const void *rows, size_t row_stride, int n_rows,
                      const void *acts, size_t act_stride, int n_cols, float *out,
                      size_t out_stride);
+    /* The same product for many columns (at least CPU_WIDE_MIN_COLS), activations given as
+     * bf16 rows, when a faster way exists for them; else NULL. */
+    void (*dot_tile_wide)(int64_t n, const void *rows, size_t row_stride, int n_rows,
+                          const void *acts, size_t act_stride, int n_cols, float *out,
+                          size_t out_stride);
 } cpu_type_ops;
 
 /* Kernels of a weight type (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) for an
@@ -90,8 +95,8 @@ typedef struct cpu_type_ops {
 const cpu_type_ops *cpu_type_ops_for(g4_type type, cpu_isa isa);
 /* The same for cpu_isa_detect(). */
 const cpu_type_ops *cpu_type_ops_best(g4_type type);
-/* Bytes of one activation row of n elements in act_type (F32, Q8_0 or Q8_K); 0 for other
- * types. */
+/* Bytes of one activation row of n elements in act_type (F32, BF16, Q8_0 or Q8_K); 0 for
+ * other types. */
 size_t cpu_act_row_bytes(g4_type act_type, int64_t n);
 
 /* ---- internals shared by the kernel files ------------------------------------------------ */
@@ -141,6 +146,11 @@ static inline float quant_act_inverse_scale(float amax)
  * chunks whose activations fit in L2, and every weight row group is reused across a chunk. */
 
 enum { CPU_TILE_MAX_ROWS = 4, CPU_TILE_MAX_COLS = 8 };
+
+/* From this many activation columns on, products use dot_tile_wide where a type has it:
+ * on AVX-512 with BF16, Q4_0/Q8_0 weights (scaled) rounded to bf16 against bf16
+ * activations, so each product is within 2^-9 of the exact one with those activations. */
+enum { CPU_WIDE_MIN_COLS = 16 };
 
 /* Activation bytes of one column chunk: a share of L2. */
 enum { CPU_TILE_CHUNK_BYTES = 384 * 1024 };

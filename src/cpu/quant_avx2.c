@@ -555,14 +555,14 @@ static void to_float_q8_0(const void *row, float *out, int64_t n)
 }
 
 static const cpu_type_ops avx2_ops[] = {
-    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32},
-    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16},
-    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16},
-    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0},
-    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0},
-    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, quant_scalar_to_float_q4_K, quantize_q8_K, dot_tile_q4_K},
-    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, quant_scalar_to_float_q5_K, quantize_q8_K, dot_tile_q5_K},
-    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, quant_scalar_to_float_q6_K, quantize_q8_K, dot_tile_q6_K},
+    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},
+    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},
+    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},
+    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0, NULL},
+    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0, NULL},
+    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, quant_scalar_to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},
+    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, quant_scalar_to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},
+    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, quant_scalar_to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},
 };
 
 const cpu_type_ops *cpu_avx2_ops(g4_type type)

@@ -609,6 +609,109 @@ TILING_4(f32, sizeof(float), 1)
 TILING_4(f16, sizeof(float), 1)
 TILING_4(bf16, sizeof(float), 1)
 
+/* ---- Q4_0 / Q8_0 weights x many columns, through bf16 ------------------------------------
+ * With many activation columns (prefill) the integer kernels are bound by the per-block
+ * scaling (dpbusd, convert, multiply, add for every 64 products). Here each group of 4
+ * weight rows is dequantized once, scale applied, to bf16, and vdpbf16ps against the bf16
+ * activation rows does 32 products per instruction with nothing else in the inner loop.
+ * The dot length is cut into spans of BF16_SPAN elements: a span of every column stays in
+ * L2 while all row groups sweep it, and each row group's span is dequantized once. */
+
+enum { BF16_SPAN = 2048 };
+
+/* 32 bf16 values of one block, scale applied: Q4_0 (codes - 8) * d or Q8_0 q * d. */
+static ALWAYS_INLINE __m512bh block_to_bf16(const uint8_t *block, q32_weights kind)
+{
+    __m512 d = _mm512_set1_ps(load_half(block));
+    __m512i lo, hi;
+    if (kind == WEIGHTS_Q4_0) {
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+        __m128i eight = _mm_set1_epi8(8), low = _mm_set1_epi8(0x0f);
+        lo = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(packed, low), eight));
+        hi = _mm512_cvtepi8_epi32(
+            _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low), eight));
+    } else {
+        lo = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 2)));
+        hi = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 18)));
+    }
+    return _mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_cvtepi32_ps(hi), d),
+                               _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d));
+}
+
+/* Elements [k0, k0 + span) of a row of blocks to bf16. */
+static ALWAYS_INLINE void span_to_bf16(const uint8_t *row, q32_weights kind, int64_t k0,
+                                       int64_t span, __m512bh *out)
+{
+    size_t bytes = q32_block_bytes(kind);
+    for (int64_t b = 0; b < span / 32; b++)
+        out[b] = block_to_bf16(row + (size_t)(k0 / 32 + b) * bytes, kind);
+}
+
+static ALWAYS_INLINE __m512bh load_bf16(const uint8_t *p)
+{
+    return (__m512bh)_mm512_loadu_si512(p);
+}
+
+/* One span of 4 rows (w) against cols activation columns from element k0; adds into out
+ * unless first. */
+static ALWAYS_INLINE void span_micro(const __m512bh *w, const uint8_t *acts, size_t act_stride,
+                                     int64_t k0, int64_t blocks, int cols, int n_rows,
+                                     float *out, size_t out_stride, bool first)
+{
+    __m512 acc[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < cols; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    const uint8_t *a = acts + (size_t)k0 * sizeof(uint16_t);
+    for (int64_t b = 0; b < blocks; b++)
+        for (int c = 0; c < cols; c++) {
+            __m512bh x = load_bf16(a + (size_t)c * act_stride + (size_t)b * 64);
+            for (int r = 0; r < 4; r++)
+                acc[r][c] = _mm512_dpbf16_ps(acc[r][c], w[(int64_t)r * blocks + b], x);
+        }
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < n_rows; r++) {
+            float sum = _mm512_reduce_add_ps(acc[r][c]);
+            float *o = out + (size_t)c * out_stride + (size_t)r;
+            *o = first ? sum : *o + sum;
+        }
+}
+
+static void span_micro_cols(const __m512bh *w, const uint8_t *acts, size_t act_stride,
+                            int64_t k0, int64_t blocks, int cols, int n_rows, float *out,
+                            size_t out_stride, bool first)
+{
+    switch (cols) {
+    case 1: span_micro(w, acts, act_stride, k0, blocks, 1, n_rows, out, out_stride, first); return;
+    case 2: span_micro(w, acts, act_stride, k0, blocks, 2, n_rows, out, out_stride, first); return;
+    case 3: span_micro(w, acts, act_stride, k0, blocks, 3, n_rows, out, out_stride, first); return;
+    default: span_micro(w, acts, act_stride, k0, blocks, 4, n_rows, out, out_stride, first);
+    }
+}
+
+static void q32_bf16_dot_tile(q32_weights kind, int64_t n, const void *rows, size_t row_stride,
+                              int n_rows, const void *acts, size_t act_stride, int n_cols,
+                              float *out, size_t out_stride)
+{
+    __m512bh w[4 * (BF16_SPAN / 32)];
+    const uint8_t *row_bytes = rows, *act_bytes = acts;
+    for (int64_t k0 = 0; k0 < n; k0 += BF16_SPAN) {
+        int64_t span = n - k0 < BF16_SPAN ? n - k0 : BF16_SPAN, blocks = span / 32;
+        for (int r0 = 0; r0 < n_rows; r0 += 4) {
+            int tile_rows = n_rows - r0 < 4 ? n_rows - r0 : 4;
+            for (int r = 0; r < 4; r++) /* rows past the end repeat the last real one */
+                span_to_bf16(row_bytes +
+                                 (size_t)(r0 + (r < tile_rows ? r : tile_rows - 1)) * row_stride,
+                             kind, k0, span, w + (int64_t)r * blocks);
+            for (int c0 = 0; c0 < n_cols; c0 += 4)
+                span_micro_cols(w, act_bytes + (size_t)c0 * act_stride, act_stride, k0, blocks,
+                                n_cols - c0 < 4 ? n_cols - c0 : 4, tile_rows,
+                                out + (size_t)c0 * out_stride + (size_t)r0, out_stride,
+                                k0 == 0);
+        }
+    }
+}
+
 #define Q32_TILING(name, kind)                                                               \
     static const cpu_tiling name##_tiling = {                                                \
         4, 4, sizeof(q32_act_step), 64, {name##_1, name##_2, name##_3, name##_4}};           \
@@ -618,6 +721,13 @@ TILING_4(bf16, sizeof(float), 1)
     {                                                                                         \
         q32_dot_tile(kind, &name##_tiling, n, rows, row_stride, n_rows, acts, act_stride,     \
                      n_cols, out, out_stride);                                                \
+    }                                                                                         \
+    static void dot_tile_wide_##name(int64_t n, const void *rows, size_t row_stride,          \
+                                     int n_rows, const void *acts, size_t act_stride,         \
+                                     int n_cols, float *out, size_t out_stride)               \
+    {                                                                                         \
+        q32_bf16_dot_tile(kind, n, rows, row_stride, n_rows, acts, act_stride, n_cols, out,   \
+                          out_stride);                                                        \
     }
 
 Q32_TILING(q4_0, WEIGHTS_Q4_0)
@@ -783,17 +893,34 @@ static void to_float_q6_K(const void *row, float *out, int64_t n)
 }
 
 static const cpu_type_ops avx512_ops[] = {
-    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32},
-    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16},
-    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16},
-    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0},
-    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0},
-    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K},
-    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K},
-    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K},
+    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},
+    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},
+    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},
+    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0, NULL},
+    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0, NULL},
+    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},
+    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},
+    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},
+};
+
+/* The same kernels plus the bf16 ones for many columns, where the CPU has AVX512_BF16. */
+static const cpu_type_ops avx512_bf16_ops[] = {
+    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},
+    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},
+    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},
+    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0,
+     dot_tile_wide_q4_0},
+    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0,
+     dot_tile_wide_q8_0},
+    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},
+    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},
+    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},
 };
 
 const cpu_type_ops *cpu_avx512_ops(g4_type type)
 {
+    if (cpu_has_avx512_bf16())
+        return cpu_ops_find(avx512_bf16_ops, sizeof avx512_bf16_ops / sizeof avx512_bf16_ops[0],
+                            type);
     return cpu_ops_find(avx512_ops, sizeof avx512_ops / sizeof avx512_ops[0], type);
 }
