@@ -23,6 +23,8 @@ typedef struct bench_stat {
 
 double bench_now(void);
 bench_stat bench_summarize(const double *v, long n);
+/* Seconds of n single-token decode steps feeding ids in order; < 0 on failure. */
+double bench_decode_steps(g4_session *s, const int32_t *ids, long n);
 /* Pseudo-random ordinary token ids (no special tokens). */
 void bench_fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed);
 

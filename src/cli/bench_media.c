@@ -94,16 +94,6 @@ static double time_input_prefill(g4_session *s, const g4_input *input)
     return bench_now() - t0;
 }
 
-/* Tokens per second of n decode steps after the prompt, fed fixed ids. */
-static double time_decode_after(g4_session *s, const int32_t *ids, long n)
-{
-    double t0 = bench_now();
-    for (long i = 0; i < n; i++)
-        if (g4_session_decode(s, &ids[i], 1, NULL) != G4_OK)
-            return -1.0;
-    return (double)n / (bench_now() - t0);
-}
-
 static void report_media(const bench_options *bo, const media_timing *t, size_t n_tokens,
                          const bench_stat *prefill, const bench_stat *tg)
 {
@@ -136,8 +126,10 @@ static int measure_media(g4_session *s, const g4_input *input, const bench_optio
     double r = time_input_prefill(s, input); /* warm-up */
     for (long i = 0; i < bo->reps && r >= 0; i++) {
         r = runs[i] = time_input_prefill(s, input);
-        if (r >= 0 && bo->n_gen > 0)
-            r = runs[bo->reps + i] = time_decode_after(s, ids, bo->n_gen);
+        if (r >= 0 && bo->n_gen > 0) {
+            r = bench_decode_steps(s, ids, bo->n_gen);
+            runs[bo->reps + i] = (double)bo->n_gen / r;
+        }
     }
     *prefill = bench_summarize(runs, bo->reps);
     *tg = bench_summarize(runs + bo->reps, bo->reps);

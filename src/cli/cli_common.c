@@ -74,43 +74,45 @@ bool cli_float(cli_args *a, const char *short_name, const char *long_name, float
     return true;
 }
 
-/* --image-attention sliding|all */
-static bool image_attention_flag(cli_args *a, cli_options *opt)
+/* A flag whose value is one of names; *index is set to the matching one. */
+static bool choice_flag(cli_args *a, const char *flag, const char *const *names, int n_names,
+                        const char *expected, int *index)
 {
-    const char *rule = NULL;
-    if (!cli_flag(a, NULL, "--image-attention", &rule))
+    const char *value = NULL;
+    if (!cli_flag(a, NULL, flag, &value))
         return false;
-    if (rule && strcmp(rule, "sliding") == 0) {
-        opt->image_attention = G4_IMAGE_ATTENTION_SLIDING;
-    } else if (rule && strcmp(rule, "all") == 0) {
-        opt->image_attention = G4_IMAGE_ATTENTION_ALL_LAYERS;
-    } else if (rule) {
-        fprintf(stderr, "g4: --image-attention expects 'sliding' or 'all', got '%s'\n", rule);
+    for (int i = 0; value && i < n_names; i++)
+        if (strcmp(value, names[i]) == 0) {
+            *index = i;
+            return true;
+        }
+    if (value) {
+        fprintf(stderr, "g4: %s expects %s, got '%s'\n", flag, expected, value);
         a->failed = true;
     }
     return true;
 }
 
-/* --kv-type f32|f16|q8_0 */
-static bool kv_type_flag(cli_args *a, cli_options *opt)
+/* --image-attention sliding|all, --kv-type f16|f32|q8_0 */
+static bool choice_flags(cli_args *a, cli_options *opt)
 {
-    static const struct {
-        const char *name;
-        g4_kv_type type;
-    } types[] = {{"f32", G4_KV_F32}, {"f16", G4_KV_F16}, {"q8_0", G4_KV_Q8_0}};
-    const char *name = NULL;
-    if (!cli_flag(a, NULL, "--kv-type", &name))
-        return false;
-    for (size_t i = 0; name && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(name, types[i].name) == 0) {
-            opt->kv_type = types[i].type;
-            return true;
-        }
-    if (name) {
-        fprintf(stderr, "g4: --kv-type expects f32, f16 or q8_0, got '%s'\n", name);
-        a->failed = true;
+    static const char *const rules[] = {"sliding", "all"};
+    static const g4_image_attention rule_values[] = {G4_IMAGE_ATTENTION_SLIDING,
+                                                     G4_IMAGE_ATTENTION_ALL_LAYERS};
+    static const char *const kv_types[] = {"f32", "f16", "q8_0"};
+    static const g4_kv_type kv_values[] = {G4_KV_F32, G4_KV_F16, G4_KV_Q8_0};
+    int i = -1;
+    if (choice_flag(a, "--image-attention", rules, 2, "'sliding' or 'all'", &i)) {
+        if (i >= 0)
+            opt->image_attention = rule_values[i];
+        return true;
     }
-    return true;
+    if (choice_flag(a, "--kv-type", kv_types, 3, "f32, f16 or q8_0", &i)) {
+        if (i >= 0)
+            opt->kv_type = kv_values[i];
+        return true;
+    }
+    return false;
 }
 
 bool cli_common(cli_args *a, cli_options *opt)
@@ -135,7 +137,7 @@ bool cli_common(cli_args *a, cli_options *opt)
         opt->image_tokens = (int)v;
         return true;
     }
-    if (image_attention_flag(a, opt) || kv_type_flag(a, opt))
+    if (choice_flags(a, opt))
         return true;
     if (cli_switch(a, NULL, "--exact")) {
         opt->exact = true;

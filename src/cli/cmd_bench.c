@@ -42,16 +42,19 @@ static bool reach_depth(g4_session *s, const int32_t *ids, long depth)
     return depth == 0 || g4_session_decode(s, ids, (size_t)depth, NULL) == G4_OK;
 }
 
+double bench_decode_steps(g4_session *s, const int32_t *ids, long n)
+{
+    double t0 = bench_now();
+    for (long i = 0; i < n; i++)
+        if (g4_session_decode(s, &ids[i], 1, NULL) != G4_OK)
+            return -1.0;
+    return bench_now() - t0;
+}
+
 /* Seconds of n single-token decode steps after depth tokens of context. */
 static double decode_seconds(g4_session *s, const int32_t *ids, long n, long depth)
 {
-    if (!reach_depth(s, ids, depth))
-        return -1.0;
-    double t0 = bench_now();
-    for (long i = 0; i < n; i++)
-        if (g4_session_decode(s, &ids[depth + i], 1, NULL) != G4_OK)
-            return -1.0;
-    return bench_now() - t0;
+    return reach_depth(s, ids, depth) ? bench_decode_steps(s, ids + depth, n) : -1.0;
 }
 
 bench_stat bench_summarize(const double *v, long n)

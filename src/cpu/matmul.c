@@ -186,8 +186,8 @@ static bool same_activation_format(const matmul_weight *const *ws, int n_weights
                                    int64_t n_tokens)
 {
     for (int i = 1; i < n_weights; i++) {
+        /* bf16 activations come only with the kernels for many columns */
         if (activation_type(ws[0], n_tokens) != activation_type(ws[i], n_tokens) ||
-            uses_wide(ws[0], n_tokens) != uses_wide(ws[i], n_tokens) ||
             ws[i]->n_in != ws[0]->n_in)
             return false;
     }

@@ -163,6 +163,33 @@ static ALWAYS_INLINE int q32_offset(q32_weights kind)
     return kind == WEIGHTS_Q4_0 ? 8 : 128;
 }
 
+/* 16 unsigned byte codes as floats. */
+static ALWAYS_INLINE __m512 codes_to_float(__m128i codes)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(codes));
+}
+
+/* The 32 weights of a Q4_0 ((code - 8) * d) or Q8_0 (q * d) block as floats: halves[0]
+ * holds elements 0-15, halves[1] 16-31. */
+static ALWAYS_INLINE void q32_block_floats(const uint8_t *block, q32_weights kind,
+                                           __m512 halves[2])
+{
+    __m512 d = _mm512_set1_ps(load_half(block));
+    if (kind == WEIGHTS_Q4_0) {
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+        __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+        __m512 eight = _mm512_set1_ps(8.0f);
+        halves[0] = _mm512_mul_ps(_mm512_sub_ps(codes_to_float(lo), eight), d);
+        halves[1] = _mm512_mul_ps(_mm512_sub_ps(codes_to_float(hi), eight), d);
+        return;
+    }
+    for (int h = 0; h < 2; h++) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(block + 2 + 16 * h));
+        halves[h] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
+    }
+}
+
 /* How a step reads its two blocks. TWO_BLOCKS_WIDE takes each block pair with one or two
  * wide loads that read past the pair (up to 80 bytes from its start), so it is used only
  * where at least two more blocks follow; the row's last blocks use TWO_BLOCKS / ONE_BLOCK
@@ -619,23 +646,12 @@ TILING_4(bf16, sizeof(float), 1)
 
 enum { BF16_SPAN = 2048 };
 
-/* 32 bf16 values of one block, scale applied: Q4_0 (codes - 8) * d or Q8_0 q * d. */
+/* 32 bf16 values of one block, scale applied. */
 static ALWAYS_INLINE __m512bh block_to_bf16(const uint8_t *block, q32_weights kind)
 {
-    __m512 d = _mm512_set1_ps(load_half(block));
-    __m512i lo, hi;
-    if (kind == WEIGHTS_Q4_0) {
-        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
-        __m128i eight = _mm_set1_epi8(8), low = _mm_set1_epi8(0x0f);
-        lo = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(packed, low), eight));
-        hi = _mm512_cvtepi8_epi32(
-            _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low), eight));
-    } else {
-        lo = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 2)));
-        hi = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 18)));
-    }
-    return _mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_cvtepi32_ps(hi), d),
-                               _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d));
+    __m512 halves[2];
+    q32_block_floats(block, kind, halves);
+    return _mm512_cvtne2ps_pbh(halves[1], halves[0]);
 }
 
 /* Elements [k0, k0 + span) of a row of blocks to bf16. */
@@ -811,37 +827,27 @@ static void to_float_bf16(const void *row, float *out, int64_t n)
     }
 }
 
-/* 16 unsigned byte codes as floats. */
-static ALWAYS_INLINE __m512 codes_to_float(__m128i codes)
+/* A row of Q4_0 or Q8_0 blocks as floats. */
+static ALWAYS_INLINE void q32_to_float(const void *row, float *out, int64_t n,
+                                       q32_weights kind)
 {
-    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(codes));
+    const uint8_t *bytes = row;
+    for (int64_t b = 0; b < n / 32; b++, bytes += q32_block_bytes(kind), out += 32) {
+        __m512 halves[2];
+        q32_block_floats(bytes, kind, halves);
+        _mm512_storeu_ps(out, halves[0]);
+        _mm512_storeu_ps(out + 16, halves[1]);
+    }
 }
 
 static void to_float_q4_0(const void *row, float *out, int64_t n)
 {
-    const block_q4_0 *blocks = row;
-    for (int64_t b = 0; b < n / QK4_0; b++, out += QK4_0) {
-        __m512 d = _mm512_set1_ps(load_half(blocks[b].d));
-        __m128i packed = _mm_loadu_si128((const __m128i *)blocks[b].qs);
-        __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
-        __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
-        __m512 eight = _mm512_set1_ps(8.0f);
-        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_sub_ps(codes_to_float(lo), eight), d));
-        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_sub_ps(codes_to_float(hi), eight), d));
-    }
+    q32_to_float(row, out, n, WEIGHTS_Q4_0);
 }
 
 static void to_float_q8_0(const void *row, float *out, int64_t n)
 {
-    const block_q8_0 *blocks = row;
-    for (int64_t b = 0; b < n / QK8_0; b++, out += QK8_0) {
-        __m512 d = _mm512_set1_ps(load_half(blocks[b].d));
-        for (int j = 0; j < QK8_0; j += 16) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(blocks[b].qs + j));
-            __m512 quants = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-            _mm512_storeu_ps(out + j, _mm512_mul_ps(quants, d));
-        }
-    }
+    q32_to_float(row, out, n, WEIGHTS_Q8_0);
 }
 
 /* Element e of a K-quant block: Q4_K/Q5_K use sub-block e / 32, Q6_K group e / 16. */
@@ -892,30 +898,21 @@ static void to_float_q6_K(const void *row, float *out, int64_t n)
     k_to_float(row, out, n, WEIGHTS_Q6_K);
 }
 
-static const cpu_type_ops avx512_ops[] = {
-    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},
-    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},
-    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},
-    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0, NULL},
-    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0, NULL},
-    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},
-    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},
-    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},
-};
+/* The table, with the kernels for many columns (wide_*) where the CPU has AVX512_BF16. */
+#define AVX512_OPS(wide_q4_0, wide_q8_0)                                                     \
+    {                                                                                         \
+        {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},      \
+        {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},                   \
+        {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},                \
+        {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0, wide_q4_0}, \
+        {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0, wide_q8_0}, \
+        {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},      \
+        {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},      \
+        {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},      \
+    }
 
-/* The same kernels plus the bf16 ones for many columns, where the CPU has AVX512_BF16. */
-static const cpu_type_ops avx512_bf16_ops[] = {
-    {G4_TYPE_F32, G4_TYPE_F32, quant_scalar_to_float_f32, NULL, dot_tile_f32, NULL},
-    {G4_TYPE_F16, G4_TYPE_F32, to_float_f16, NULL, dot_tile_f16, NULL},
-    {G4_TYPE_BF16, G4_TYPE_F32, to_float_bf16, NULL, dot_tile_bf16, NULL},
-    {G4_TYPE_Q4_0, G4_TYPE_Q8_0, to_float_q4_0, quantize_q8_0, dot_tile_q4_0,
-     dot_tile_wide_q4_0},
-    {G4_TYPE_Q8_0, G4_TYPE_Q8_0, to_float_q8_0, quantize_q8_0, dot_tile_q8_0,
-     dot_tile_wide_q8_0},
-    {G4_TYPE_Q4_K, G4_TYPE_Q8_K, to_float_q4_K, quantize_q8_K, dot_tile_q4_K, NULL},
-    {G4_TYPE_Q5_K, G4_TYPE_Q8_K, to_float_q5_K, quantize_q8_K, dot_tile_q5_K, NULL},
-    {G4_TYPE_Q6_K, G4_TYPE_Q8_K, to_float_q6_K, quantize_q8_K, dot_tile_q6_K, NULL},
-};
+static const cpu_type_ops avx512_ops[] = AVX512_OPS(NULL, NULL);
+static const cpu_type_ops avx512_bf16_ops[] = AVX512_OPS(dot_tile_wide_q4_0, dot_tile_wide_q8_0);
 
 const cpu_type_ops *cpu_avx512_ops(g4_type type)
 {

@@ -73,6 +73,7 @@ g4_status g4_session_new(g4_model *model, const g4_session_params *params, g4_se
     s->tokens = malloc((size_t)s->n_ctx * sizeof(int32_t));
     s->keys = malloc((size_t)s->n_ctx * sizeof(uint64_t));
     s->spans = malloc((size_t)s->n_batch * sizeof(attention_span));
+    s->blocks.spans = s->spans;
     if (!s->x || !s->logits || !s->tokens || !s->keys || !s->spans)
         g4_fail(&err, G4_ERR_NO_MEMORY, "out of memory for a session");
     else
@@ -237,7 +238,6 @@ static const gemma4_blocks *pass_blocks(g4_session *s, const feed *f, size_t a, 
             *span = (attention_span){pos0 + (int64_t)(i - a), pos0 + (int64_t)(last - a)};
         any |= last >= 0;
     }
-    s->blocks.spans = s->spans;
     return any ? &s->blocks : NULL;
 }
 
