@@ -4,67 +4,13 @@
 
 #include "engine/api_error.h"
 #include "engine/session.h"
-#include "text/stop_strings.h"
-#include "text/utf8.h"
-
-enum { MAX_PIECE = 256 };
+#include "engine/text_pipe.h"
 
 static double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-typedef struct text_pipe {
-    const g4_generate_params *params;
-    utf8_stream utf8;
-    stop_matcher *stops;
-    bool stopped_by_string;
-    bool cancelled;
-} text_pipe;
-
-static void deliver(text_pipe *pipe, const stop_result *res)
-{
-    if (res->emit_len > 0 && pipe->params->on_text && !pipe->cancelled &&
-        !pipe->params->on_text(res->emit, res->emit_len, pipe->params->user))
-        pipe->cancelled = true;
-    if (res->stopped)
-        pipe->stopped_by_string = true;
-}
-
-/* Token bytes -> complete UTF-8 -> stop-string filter -> the caller. */
-static g4_status pipe_token(text_pipe *pipe, const g4_model *model, int32_t id, g4_err *err)
-{
-    char bytes[MAX_PIECE], text[UTF8_STREAM_MAX_OUT(MAX_PIECE)];
-    int n = tokenizer_token_bytes(model->tok, id, pipe->params->show_special, bytes,
-                                  sizeof bytes);
-    if (n < 0)
-        return g4_fail(err, G4_ERR_INTERNAL, "sampled token %d has no text", id);
-    size_t len = utf8_stream_feed(&pipe->utf8, bytes, (size_t)(n < MAX_PIECE ? n : MAX_PIECE),
-                                  text);
-    stop_result res;
-    if (stop_matcher_feed(pipe->stops, text, len, &res) != G4_OK)
-        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory while streaming");
-    deliver(pipe, &res);
-    return G4_OK;
-}
-
-static g4_status pipe_flush(text_pipe *pipe, g4_err *err)
-{
-    char text[UTF8_STREAM_MAX_OUT(0)];
-    size_t len = utf8_stream_flush(&pipe->utf8, text);
-    stop_result res;
-    if (len > 0 && !pipe->stopped_by_string) {
-        if (stop_matcher_feed(pipe->stops, text, len, &res) != G4_OK)
-            return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory while streaming");
-        deliver(pipe, &res);
-    }
-    if (!pipe->stopped_by_string) {
-        stop_matcher_flush(pipe->stops, &res);
-        deliver(pipe, &res);
-    }
-    return G4_OK;
 }
 
 static bool may_continue(const g4_session *s, const g4_generate_params *p, uint32_t done)
@@ -85,7 +31,7 @@ static g4_status sample_loop(g4_session *s, g4_sampler *sampler, text_pipe *pipe
         }
         g4_sampler_accept(sampler, id);
         stats->generated_tokens++;
-        if (pipe_token(pipe, s->model, id, err) != G4_OK)
+        if (text_pipe_token(pipe, s->model, id, err) != G4_OK)
             return err->code;
         if (pipe->stopped_by_string || pipe->cancelled ||
             !may_continue(s, pipe->params, stats->generated_tokens))
@@ -93,7 +39,7 @@ static g4_status sample_loop(g4_session *s, g4_sampler *sampler, text_pipe *pipe
         if (g4_session_decode(s, &id, 1, NULL) != G4_OK)
             return g4_fail(err, G4_ERR_INTERNAL, "%s", g4_last_error());
     }
-    return pipe_flush(pipe, err);
+    return text_pipe_flush(pipe, err);
 }
 
 /* The prompt of one generation: plain ids, or an input fed from position `first`. */
@@ -129,11 +75,9 @@ static g4_status generate(g4_session *session, g4_sampler *sampler, const prompt
     stats = stats ? stats : &local;
     size_t fed = prompt->input ? prompt->n - prompt->first : prompt->n;
     *stats = (g4_generate_stats){.prompt_tokens = (uint32_t)fed};
-    text_pipe pipe = {.params = params};
-    utf8_stream_init(&pipe.utf8);
-    pipe.stops = stop_matcher_new(params->stop_strings, params->n_stop_strings);
-    if (!pipe.stops)
-        return api_report(&(g4_err){G4_ERR_NO_MEMORY, "out of memory"});
+    text_pipe pipe;
+    if (text_pipe_init(&pipe, params, &err) != G4_OK)
+        return api_report(&err);
     double t0 = now_seconds();
     if (feed_prompt(session, sampler, prompt, &err) == G4_OK) {
         double t1 = now_seconds();
@@ -142,7 +86,7 @@ static g4_status generate(g4_session *session, g4_sampler *sampler, const prompt
         stats->generate_seconds = now_seconds() - t1;
         stats->stopped_by_string = pipe.stopped_by_string;
     }
-    stop_matcher_free(pipe.stops);
+    text_pipe_free(&pipe);
     return api_report(&err);
 }
 
