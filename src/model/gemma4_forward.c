@@ -107,44 +107,44 @@ void gemma4_embed_tokens(const gemma4_model *model, const int32_t *ids, int64_t 
     }
 }
 
-/* Per-head norms, RoPE and the V norm, then the batch's K/V go into the cache. */
+/* Per-head norms, RoPE and the V norm, then each sequence's K/V go into its cache. */
 static void prepare_qkv(const gemma4_model *m, gemma4_state *st, const gemma4_layer *ly,
-                        uint32_t l, int64_t n)
+                        uint32_t l, const gemma4_seq *seqs, int n_seqs, int64_t n)
 {
     int64_t hd = ly->head_dim, n_head = m->hp.n_head, n_kv = ly->n_head_kv;
-    int64_t pos0 = st->kv.n_pos;
     float eps = m->hp.rms_eps;
     if (!ly->has_v) /* k_eq_v: V is the raw K projection */
         memcpy(st->v, st->k, (size_t)(n * n_kv * hd) * sizeof(float));
     rmsnorm_rows(st->q, st->q, ly->attn_q_norm, n * n_head, hd, eps);
     rmsnorm_rows(st->k, st->k, ly->attn_k_norm, n * n_kv, hd, eps);
     rmsnorm_rows(st->v, st->v, NULL, n * n_kv, hd, eps);
-    const kv_layer *kl = &st->kv.layers[l];
     int64_t table = ly->sliding ? 0 : st->n_batch * st->rope_half_dim;
     for (int64_t t = 0; t < n; t++) {
         const float *cos_t = st->rope_cos + table + t * st->rope_half_dim;
         const float *sin_t = st->rope_sin + table + t * st->rope_half_dim;
         rope_apply(st->q + t * n_head * hd, n_head, hd, cos_t, sin_t);
         rope_apply(st->k + t * n_kv * hd, n_kv, hd, cos_t, sin_t);
-        kv_cache_store(&st->kv, kl, pos0 + t, st->k + t * n_kv * hd, st->v + t * n_kv * hd);
+    }
+    for (int i = 0, t = 0; i < n_seqs; t += (int)seqs[i].n, i++) {
+        kv_cache *kv = seqs[i].kv;
+        for (int64_t j = 0; j < seqs[i].n; j++)
+            kv_cache_store(kv, &kv->layers[l], kv->n_pos + j, st->k + (t + j) * n_kv * hd,
+                           st->v + (t + j) * n_kv * hd);
     }
 }
 
-static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
-                            uint32_t l, float *x, int64_t n, const gemma4_blocks *blocks)
+/* Attention of one sequence's rows (starting at row) over its own cache. */
+static void sequence_attention(const gemma4_model *m, gemma4_state *st, threadpool *pool,
+                               uint32_t l, const gemma4_seq *seq, int64_t row)
 {
     const gemma4_layer *ly = &m->layers[l];
-    int64_t embd = m->hp.n_embd;
-    rmsnorm_rows(st->h, x, ly->attn_norm, n, embd, m->hp.rms_eps);
-    const matmul_weight *ws[3] = {&ly->attn_q, &ly->attn_k, &ly->attn_v};
-    float *ys[3] = {st->q, st->k, st->v};
-    matmul_shared_input(pool, &st->mm, ws, ys, ly->has_v ? 3 : 2, st->h, n);
-    prepare_qkv(m, st, ly, l, n);
-    const kv_layer *kl = &st->kv.layers[l];
+    const kv_layer *kl = &seq->kv->layers[l];
+    const gemma4_blocks *blocks = seq->blocks;
+    int64_t q_width = (int64_t)m->hp.n_head * ly->head_dim;
     attention_args args = {
-        .q = st->q,
-        .out = st->attn,
-        .n_tokens = n,
+        .q = st->q + row * q_width,
+        .out = st->attn + row * q_width,
+        .n_tokens = seq->n,
         .n_head = m->hp.n_head,
         .n_head_kv = ly->n_head_kv,
         .head_dim = ly->head_dim,
@@ -153,8 +153,8 @@ static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool 
         .cap = kl->cap,
         .row_bytes = kl->row_bytes,
         .head_bytes = kl->head_bytes,
-        .kv_ops = st->kv.ops,
-        .pos0 = st->kv.n_pos,
+        .kv_ops = seq->kv->ops,
+        .pos0 = seq->kv->n_pos,
         .window = ly->sliding ? m->hp.window : 0,
         .blocks = blocks && (ly->sliding || blocks->all_layers) ? blocks->spans : NULL,
         .blocks_windowed = blocks && !blocks->all_layers,
@@ -162,6 +162,21 @@ static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool 
         .scratch_per_thread = st->scores_per_thread,
     };
     attention(pool, &args);
+}
+
+static void attention_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
+                            uint32_t l, float *x, const gemma4_seq *seqs, int n_seqs,
+                            int64_t n)
+{
+    const gemma4_layer *ly = &m->layers[l];
+    int64_t embd = m->hp.n_embd;
+    rmsnorm_rows(st->h, x, ly->attn_norm, n, embd, m->hp.rms_eps);
+    const matmul_weight *ws[3] = {&ly->attn_q, &ly->attn_k, &ly->attn_v};
+    float *ys[3] = {st->q, st->k, st->v};
+    matmul_shared_input(pool, &st->mm, ws, ys, ly->has_v ? 3 : 2, st->h, n);
+    prepare_qkv(m, st, ly, l, seqs, n_seqs, n);
+    for (int i = 0, row = 0; i < n_seqs; row += (int)seqs[i].n, i++)
+        sequence_attention(m, st, pool, l, &seqs[i], row);
     matmul(pool, &st->mm, &ly->attn_output, st->attn, n, st->branch);
     rmsnorm_rows(st->branch, st->branch, ly->post_attention_norm, n, embd, m->hp.rms_eps);
     add_rows(x, st->branch, n * embd);
@@ -197,37 +212,50 @@ static void mlp_block(const gemma4_model *m, gemma4_state *st, threadpool *pool,
     add_rows(x, st->branch, n * embd);
 }
 
-/* Rotation angles of the batch's positions, once for the sliding layers and once for the
+/* Rotation angles of every row's position, once for the sliding layers and once for the
  * global ones (every layer of a kind shares head size, base and divisors). */
-static void rope_tables(const gemma4_model *m, gemma4_state *st, int64_t n)
+static void rope_tables(const gemma4_model *m, gemma4_state *st, const gemma4_seq *seqs,
+                        int n_seqs)
 {
     const gemma4_hparams *hp = &m->hp;
-    int64_t half = st->rope_half_dim, global = st->n_batch * half;
-    for (int64_t t = 0; t < n; t++) {
-        int64_t pos = st->kv.n_pos + t;
-        rope_angles(st->rope_cos + t * half, st->rope_sin + t * half, pos, hp->head_dim_swa,
-                    hp->rope_base_swa, NULL);
-        rope_angles(st->rope_cos + global + t * half, st->rope_sin + global + t * half, pos,
-                    hp->head_dim_full, hp->rope_base_full, m->rope_freqs);
+    int64_t half = st->rope_half_dim, global = st->n_batch * half, t = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        for (int64_t j = 0; j < seqs[i].n; j++, t++) {
+            int64_t pos = seqs[i].kv->n_pos + j;
+            rope_angles(st->rope_cos + t * half, st->rope_sin + t * half, pos,
+                        hp->head_dim_swa, hp->rope_base_swa, NULL);
+            rope_angles(st->rope_cos + global + t * half, st->rope_sin + global + t * half,
+                        pos, hp->head_dim_full, hp->rope_base_full, m->rope_freqs);
+        }
     }
+}
+
+void gemma4_forward_batch(const gemma4_model *model, gemma4_state *work, threadpool *pool,
+                          float *x, const gemma4_seq *seqs, int n_seqs, float *capture)
+{
+    int64_t embd = model->hp.n_embd, n = 0;
+    for (int i = 0; i < n_seqs; i++)
+        n += seqs[i].n;
+    rope_tables(model, work, seqs, n_seqs);
+    if (capture)
+        memcpy(capture, x, (size_t)(n * embd) * sizeof(float));
+    for (uint32_t l = 0; l < model->hp.n_layer; l++) {
+        const gemma4_layer *ly = &model->layers[l];
+        attention_block(model, work, pool, l, x, seqs, n_seqs, n);
+        mlp_block(model, work, pool, ly, x, n);
+        scale_rows(x, ly->output_scale, n * embd);
+        if (capture)
+            memcpy(capture + (int64_t)(l + 1) * n * embd, x, (size_t)(n * embd) * sizeof(float));
+    }
+    for (int i = 0; i < n_seqs; i++)
+        kv_cache_mark_written(seqs[i].kv, seqs[i].kv->n_pos + seqs[i].n - 1);
 }
 
 void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
                     int64_t n, const gemma4_blocks *blocks, float *capture)
 {
-    int64_t embd = model->hp.n_embd;
-    rope_tables(model, st, n);
-    if (capture)
-        memcpy(capture, x, (size_t)(n * embd) * sizeof(float));
-    for (uint32_t l = 0; l < model->hp.n_layer; l++) {
-        const gemma4_layer *ly = &model->layers[l];
-        attention_block(model, st, pool, l, x, n, blocks);
-        mlp_block(model, st, pool, ly, x, n);
-        scale_rows(x, ly->output_scale, n * embd);
-        if (capture)
-            memcpy(capture + (int64_t)(l + 1) * n * embd, x, (size_t)(n * embd) * sizeof(float));
-    }
-    kv_cache_mark_written(&st->kv, st->kv.n_pos + n - 1);
+    gemma4_seq one = {.kv = &st->kv, .n = n, .blocks = blocks};
+    gemma4_forward_batch(model, st, pool, x, &one, 1, capture);
 }
 
 void gemma4_logits(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,

@@ -62,6 +62,21 @@ typedef struct gemma4_blocks {
 void gemma4_forward(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
                     int64_t n, const gemma4_blocks *blocks, float *capture);
 
+/* One sequence's part of a batched pass: n consecutive rows of x at positions
+ * kv->n_pos .. kv->n_pos + n - 1 of its own cache, with its own image blocks (optional). */
+typedef struct gemma4_seq {
+    kv_cache *kv;
+    int64_t n;
+    const gemma4_blocks *blocks;
+} gemma4_seq;
+
+/* gemma4_forward over the rows of several sequences at once: the weight matmuls run once
+ * over all rows (at most work->n_batch), attention runs per sequence over its cache.
+ * work provides the buffers; its scratch must cover the longest context among seqs.
+ * gemma4_forward is the one-sequence case with work's own cache. */
+void gemma4_forward_batch(const gemma4_model *model, gemma4_state *work, threadpool *pool,
+                          float *x, const gemma4_seq *seqs, int n_seqs, float *capture);
+
 /* Final norm (in place on x rows) and LM head: logits [n][n_vocab], soft-capped, with the
  * suppressed tokens at -inf. */
 void gemma4_logits(const gemma4_model *model, gemma4_state *st, threadpool *pool, float *x,
