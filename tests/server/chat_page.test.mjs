@@ -1,0 +1,328 @@
+// The chat page of g4 serve in headless Chromium (Debian's chromium driven by the pinned
+// playwright-core), against g4 serve on the tiny model:
+//   - GET / serves the page with a Content-Security-Policy listing exactly its inline
+//     scripts' and styles' hashes (computed here) and nothing from other origins;
+//   - the Markdown renderer escapes the model's HTML and keeps only safe links;
+//   - a message with shapes.png attached: the request carries the image as a data: URI of
+//     the file's bytes, the answer grows on screen over several updates, ends with the stop
+//     button gone, equals the text of the server's SSE stream, and survives a reload;
+//   - the stop button ends an answer while it streams;
+//   - the microphone (Chromium's fake device) becomes a 16 kHz mono 16-bit WAV attachment;
+//   - a server started with --api-key: the page asks for the key, then sends it.
+// Usage: node chat_page.test.mjs G4_BINARY TEST_DATA_DIR, with G4_NODE_DIR naming the folder
+// whose node_modules holds playwright-core (tests/server/chat_page.sh installs it).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const [g4, dataDir] = process.argv.slice(2);
+const { chromium } = createRequire(path.join(process.env.G4_NODE_DIR, "package.json"))("playwright-core");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const MODEL = path.join(dataDir, "tiny-gemma4u-q4_0.gguf");
+const MMPROJ = path.join(dataDir, "tiny-gemma4u-mmproj-f32.gguf");
+const SHAPES = path.join(dataDir, "media", "shapes.png");
+const SHAPES_URI = `data:image/png;base64,${readFileSync(SHAPES).toString("base64")}`;
+const API_KEY = "chat-page-test-key";
+/* Generous: the sanitizer build runs the same test. */
+const TIMEOUT_MS = 180000;
+/* Tags the renderer may produce: anything else in an answer came from the model's text. */
+const RENDERER_TAGS = new Set(["P", "BR", "EM", "STRONG", "DEL", "CODE", "PRE", "H1", "H2", "H3",
+  "H4", "H5", "H6", "UL", "OL", "LI", "BLOCKQUOTE", "HR", "A"]);
+
+/* ---- g4 serve ---- */
+
+async function freePort() {
+  const probe = net.createServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address();
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
+
+async function startServer(extraArgs = []) {
+  const port = await freePort();
+  const child = spawn(g4, ["serve", "-m", MODEL, "--mmproj", MMPROJ, "--host", "127.0.0.1",
+    "--port", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (chunk) => { log += chunk; });
+  const server = { base: `http://127.0.0.1:${port}`, child, log: () => log };
+  const headers = extraArgs.includes("--api-key") ? { Authorization: `Bearer ${API_KEY}` } : {};
+  for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline; await sleep(100)) {
+    if (child.exitCode !== null) throw new Error(`g4 serve exited with ${child.exitCode}:\n${log}`);
+    try {
+      if ((await fetch(`${server.base}/health`, { headers })).ok) return server;
+    } catch { /* not listening yet */ }
+  }
+  child.kill("SIGKILL");
+  throw new Error(`g4 serve was not healthy after ${TIMEOUT_MS} ms:\n${log}`);
+}
+
+/* SIGTERM must end the server cleanly (exit status 0, so no sanitizer report either). */
+async function stopServer(server) {
+  const exited = server.child.exitCode !== null ? Promise.resolve() : once(server.child, "exit");
+  server.child.kill("SIGTERM");
+  await exited;
+  assert.equal(server.child.exitCode, 0, `g4 serve after SIGTERM:\n${server.log()}`);
+}
+
+/* The content of a chat completion's SSE stream, read here independently of the page. */
+function streamedContent(sse) {
+  const events = sse.split("\n").filter((line) => line.startsWith("data: "));
+  assert.equal(events.at(-1), "data: [DONE]", "the stream ends with [DONE]");
+  return events.slice(0, -1)
+    .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
+    .join("");
+}
+
+function sha256Base64(text) {
+  return createHash("sha256").update(text, "utf8").digest("base64");
+}
+
+/* ---- the browser ---- */
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+  });
+  server = await startServer();
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) await stopServer(server);
+});
+
+/* A fresh browser profile on the page, collecting script errors and policy violations. */
+async function openPage(base, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  const problems = [];
+  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${base}/`);
+  return { page, context, problems };
+}
+
+/* Records the bodies the page sends to /v1/chat/completions and forwards them with extra
+ * fields merged in (a bounded answer for the test's sake). */
+async function forwardChatRequests(page, extra) {
+  const sent = [];
+  await page.route("**/v1/chat/completions", async (route) => {
+    const body = route.request().postDataJSON();
+    sent.push({ body, headers: route.request().headers() });
+    await route.continue({ postData: JSON.stringify({ ...body, ...extra }) });
+  });
+  return sent;
+}
+
+/* Starts recording every change of the last answer's text length, and whether the stop
+ * button was ever shown. */
+function watchAnswer(page) {
+  return page.evaluate(() => {
+    window.answerLengths = [];
+    window.stopShown = false;
+    new MutationObserver(() => {
+      const answers = document.querySelectorAll(".msg.assistant .answer");
+      const length = answers.length ? answers[answers.length - 1].textContent.length : 0;
+      if (length !== window.answerLengths.at(-1)) window.answerLengths.push(length);
+      if (!document.getElementById("stop").hidden) window.stopShown = true;
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
+function storedConversation(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem("g4.chat.conversation")));
+}
+
+/* ---- tests ---- */
+
+test("GET / serves the page with a policy that allows only its own inline code", async () => {
+  const response = await fetch(`${server.base}/`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+  const html = await response.text();
+  assert.match(html, /^<!doctype html>/);
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, "nothing is loaded from elsewhere");
+  const policy = Object.fromEntries(response.headers.get("content-security-policy").split(";")
+    .map((directive) => directive.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+  const hashes = (tag) => [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))]
+    .map((m) => `'sha256-${sha256Base64(m[1])}'`);
+  assert.equal(hashes("script").length, 2);
+  assert.deepEqual(policy["default-src"], ["'none'"]);
+  assert.deepEqual(policy["script-src"], hashes("script"));
+  assert.deepEqual(policy["style-src"], hashes("style"));
+  assert.deepEqual(policy["connect-src"], ["'self'"]);
+  assert.deepEqual(policy["frame-ancestors"], ["'none'"]);
+});
+
+test("the Markdown renderer escapes the model's HTML and keeps only safe links", async () => {
+  const { page, context, problems } = await openPage(server.base);
+  const cases = [
+    ["<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"],
+    ["<img src=x onerror=alert(1)>", "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"],
+    ["**b** *i* `<b>` ~~s~~ snake_case_name", "<p><strong>b</strong> <em>i</em> " +
+      "<code>&lt;b&gt;</code> <del>s</del> snake_case_name</p>\n"],
+    ["# T <i>\nline one\nline 'two' & \"3\"", "<h1>T &lt;i&gt;</h1>\n" +
+      "<p>line one<br>\nline &#39;two&#39; &amp; &quot;3&quot;</p>\n"],
+    ["```html\n<div a=\"1\">&amp;</div>\n```\n", "<pre><code class=\"language-html\">" +
+      "&lt;div a=&quot;1&quot;&gt;&amp;amp;&lt;/div&gt;</code></pre>\n"],
+    ["```\nstill streaming <b>", "<pre><code>still streaming &lt;b&gt;</code></pre>\n"],
+    ["- a\n- b\n  - c\n\n3. d\n4. e", "<ul>\n<li>a</li>\n<li>b\n<ul>\n<li>c</li>\n</ul>\n</li>\n" +
+      "</ul>\n<ol start=\"3\">\n<li>d</li>\n<li>e</li>\n</ol>\n"],
+    ["> *q*\n\n---", "<blockquote>\n<p><em>q</em></p>\n</blockquote>\n<hr>\n"],
+    ["[a](https://example.org/?q=1&r=2)", "<p><a href=\"https://example.org/?q=1&amp;r=2\" " +
+      "target=\"_blank\" rel=\"noopener noreferrer\">a</a></p>\n"],
+    ["[a](/x\"onmouseover=\"alert)", "<p><a href=\"/x&quot;onmouseover=&quot;alert\" " +
+      "target=\"_blank\" rel=\"noopener noreferrer\">a</a></p>\n"],
+    ["[a](javascript:alert%281%29)", "<p>a</p>\n"],
+    ["[a](JaVaScRiPt:alert%281%29)", "<p>a</p>\n"],
+    ["[a](data:text/html;base64,PHNjcmlwdD4=)", "<p>a</p>\n"],
+    ["[a](\u0001javascript:alert%281%29)", "<p>a</p>\n"],
+  ];
+  for (const [markdown, html] of cases)
+    assert.equal(await page.evaluate((text) => renderMarkdown(text), markdown), html, markdown);
+  const inserted = await page.evaluate(() => {
+    const box = document.createElement("div");
+    box.innerHTML = renderMarkdown("<img src=x onerror=\"window.hacked=1\"><script>window.hacked=1" +
+      "</script> [x](javascript:window.hacked=1) <svg onload=window.hacked=1>");
+    document.body.append(box);
+    return { tags: [...box.querySelectorAll("*")].map((e) => e.tagName), hacked: window.hacked };
+  });
+  assert.deepEqual(inserted, { tags: ["P"], hacked: undefined });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a message with shapes.png attached streams an answer into the page", async () => {
+  const { page, context, problems } = await openPage(server.base);
+  const sent = await forwardChatRequests(page, { max_tokens: 48 });
+  await page.waitForFunction(() => !/^\(/.test(document.getElementById("model-name").textContent));
+  await watchAnswer(page);
+
+  await page.setInputFiles("#file-input", SHAPES);
+  await page.waitForSelector("#attachments img");
+  await page.fill("#prompt", "What shapes are in this picture?");
+  const responseDone = page.waitForResponse("**/v1/chat/completions");
+  await page.click("#send");
+  const sse = await (await responseDone).text();
+  await page.waitForSelector("#stop", { state: "hidden" });
+  assert.equal(await page.isVisible("#send"), true);
+
+  assert.equal(sent.length, 1);
+  const { body } = sent[0];
+  assert.equal(body.stream, true);
+  assert.deepEqual(body.chat_template_kwargs, { enable_thinking: false });
+  assert.deepEqual(body.messages, [{ role: "user", content: [
+    { type: "image_url", image_url: { url: SHAPES_URI } },
+    { type: "text", text: "What shapes are in this picture?" },
+  ] }]);
+
+  const answer = streamedContent(sse);
+  const lengths = await page.evaluate(() => window.answerLengths.filter((n) => n > 0));
+  assert.ok(lengths.length >= 2, `the answer grew over ${lengths.length} updates: ${lengths}`);
+  assert.deepEqual(lengths, [...lengths].sort((a, b) => a - b), "the answer only grows");
+  assert.equal(await page.evaluate(() => window.stopShown), true, "stop was shown while streaming");
+  const tags = await page.$$eval(".msg.assistant .answer *", (nodes) => nodes.map((n) => n.tagName));
+  assert.deepEqual(tags.filter((tag) => !RENDERER_TAGS.has(tag)), []);
+
+  const conversation = await storedConversation(page);
+  assert.deepEqual(conversation.map((m) => m.role), ["user", "assistant"]);
+  assert.equal(conversation[0].media[0].url, SHAPES_URI);
+  assert.equal(conversation[1].text, answer, "the page kept exactly the streamed text");
+
+  await page.reload();
+  assert.equal(await page.locator(".msg").count(), 2);
+  assert.equal(await page.getAttribute(".msg.user img", "src"), SHAPES_URI);
+  assert.equal(await page.locator(".msg.assistant .answer").textContent(),
+    await page.evaluate((text) => { const box = document.createElement("div");
+      box.innerHTML = renderMarkdown(text); return box.textContent; }, answer));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the stop button ends an answer while it streams", async () => {
+  const { page, context, problems } = await openPage(server.base);
+  await forwardChatRequests(page, { max_tokens: 100000 });
+  await page.fill("#prompt", "Tell me a very long story.");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector(".msg.assistant .answer").textContent.length > 0);
+  await page.click("#stop");
+  await page.waitForSelector("#stop", { state: "hidden" });
+  assert.equal(await page.textContent(".msg.assistant .note"), "Stopped.");
+  const [stopped] = (await storedConversation(page)).slice(1);
+  assert.ok(stopped.text.length > 0);
+  await sleep(500);
+  assert.equal((await storedConversation(page))[1].text, stopped.text, "nothing came after stop");
+  assert.equal((await fetch(`${server.base}/health`)).ok, true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the microphone becomes a 16 kHz mono WAV attachment", async () => {
+  const { page, context, problems } = await openPage(server.base, { permissions: ["microphone"] });
+  await page.click("#record");
+  await page.waitForSelector("#record[aria-pressed=true]");
+  await sleep(1500);
+  await page.click("#record");
+  const src = await page.getAttribute("#attachments audio", "src");
+  assert.match(src, /^data:audio\/wav;base64,/);
+  const wav = Buffer.from(src.slice(src.indexOf(",") + 1), "base64");
+  const ascii = (offset) => wav.toString("latin1", offset, offset + 4);
+  assert.deepEqual([ascii(0), wav.readUInt32LE(4), ascii(8), ascii(12), wav.readUInt32LE(16)],
+    ["RIFF", wav.length - 8, "WAVE", "fmt ", 16]);
+  assert.deepEqual([1, 1, 16000, 32000, 2, 16], [wav.readUInt16LE(20), wav.readUInt16LE(22),
+    wav.readUInt32LE(24), wav.readUInt32LE(28), wav.readUInt16LE(32), wav.readUInt16LE(34)],
+    "PCM, one channel, 16 kHz, 16-bit");
+  assert.deepEqual([ascii(36), wav.readUInt32LE(40)], ["data", wav.length - 44]);
+  const seconds = (wav.length - 44) / 32000;
+  assert.ok(seconds > 1 && seconds < 5, `recorded ${seconds} s`);
+  let peak = 0;
+  for (let offset = 44; offset < wav.length; offset += 2) peak = Math.max(peak, Math.abs(wav.readInt16LE(offset)));
+  assert.ok(peak > 1000, `the fake microphone's beep is in the recording (peak ${peak})`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("with --api-key the page asks for the key, then sends it", async () => {
+  const keyed = await startServer(["--api-key", API_KEY]);
+  try {
+    const { page, context } = await openPage(keyed.base);
+    const sent = await forwardChatRequests(page, { max_tokens: 8 });
+    await page.waitForSelector("#api-key-form", { state: "visible" });
+    await page.fill("#prompt", "Hello?");
+    await page.click("#send");
+    await page.waitForSelector("#status.error");
+    assert.equal(await page.inputValue("#prompt"), "Hello?", "the message is back in the composer");
+    assert.equal(await page.locator(".msg").count(), 0);
+
+    await page.fill("#api-key", API_KEY);
+    await page.click("#api-key-form button");
+    const models = await (await fetch(`${keyed.base}/v1/models`,
+      { headers: { Authorization: `Bearer ${API_KEY}` } })).json();
+    await page.waitForFunction((id) => document.getElementById("model-name").textContent === id,
+      models.data[0].id);
+    await page.click("#send");
+    await page.waitForSelector(".msg.assistant");
+    await page.waitForSelector("#stop", { state: "hidden" });
+    assert.equal(await page.locator(".msg.assistant .note.error").count(), 0);
+    assert.deepEqual(sent.map((request) => request.headers.authorization),
+      [undefined, `Bearer ${API_KEY}`]);
+    await context.close();
+  } finally {
+    await stopServer(keyed);
+  }
+});
