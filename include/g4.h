@@ -229,6 +229,19 @@ size_t g4_session_reuse_input(g4_session *session, const g4_input *input);
 g4_status g4_session_decode_input(g4_session *session, const g4_input *input, size_t first,
                                   float *all_logits);
 
+/* ---- speculative decoding ------------------------------------------------------------------ */
+
+/* Attaches Gemma 4's MTP drafter (a "gemma4-assistant" GGUF such as
+ * mtp-gemma-4-12B-it-qat-Q4_0.gguf), checked against the model: its output width must be
+ * the model's hidden size, its vocabulary the model's, and the model must have the
+ * sliding-window and global layers whose KV cache it reads. g4_generate then drafts
+ * tokens with it when g4_generate_params.draft_max > 0. */
+g4_status g4_model_load_drafter(g4_model *model, const char *path);
+bool g4_model_has_drafter(const g4_model *model);
+
+/* The most tokens one speculative step drafts. */
+#define G4_DRAFT_MAX_LIMIT 8
+
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 typedef struct g4_sampler_params {
@@ -268,6 +281,15 @@ typedef struct g4_generate_params {
     bool show_special;                /* stream special tokens as their text */
     g4_text_fn on_text;
     void *user;
+    /* Speculative decoding with the attached drafter: each step drafts between draft_min
+     * and draft_max tokens (0 = no drafting; at most G4_DRAFT_MAX_LIMIT) that the model
+     * then checks in one pass. The count adapts to the acceptance rate, and drafting
+     * pauses while the measured costs say it does not pay. The model samples every
+     * emitted token itself, in the same order: the output equals that of plain decoding
+     * (the same seed gives the same text). */
+    int32_t draft_max;
+    int32_t draft_min;
+    bool draft_fixed; /* always draft draft_max tokens (for measurements) */
 } g4_generate_params;
 
 typedef struct g4_generate_stats {
@@ -277,6 +299,13 @@ typedef struct g4_generate_stats {
     double generate_seconds;
     bool stopped_by_eog;
     bool stopped_by_string;
+    /* speculative decoding: steps that drafted, tokens drafted and accepted, and the
+     * seconds spent drafting and in the model's passes of those steps */
+    uint32_t draft_steps;
+    uint32_t drafted_tokens;
+    uint32_t accepted_tokens;
+    double draft_seconds;
+    double verify_seconds;
 } g4_generate_stats;
 
 /* Feeds the prompt, then samples until an end-of-generation token, a stop string,

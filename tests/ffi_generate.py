@@ -45,13 +45,17 @@ TEXT_FN = C.CFUNCTYPE(C.c_bool, C.POINTER(C.c_char), C.c_size_t, C.c_void_p)
 class GenerateParams(C.Structure):
     _fields_ = [("max_tokens", C.c_int32), ("stop_strings", C.c_void_p),
                 ("n_stop_strings", C.c_size_t), ("show_special", C.c_bool),
-                ("on_text", TEXT_FN), ("user", C.c_void_p)]
+                ("on_text", TEXT_FN), ("user", C.c_void_p), ("draft_max", C.c_int32),
+                ("draft_min", C.c_int32), ("draft_fixed", C.c_bool)]
 
 
 class GenerateStats(C.Structure):
     _fields_ = [("prompt_tokens", C.c_uint32), ("generated_tokens", C.c_uint32),
                 ("prompt_seconds", C.c_double), ("generate_seconds", C.c_double),
-                ("stopped_by_eog", C.c_bool), ("stopped_by_string", C.c_bool)]
+                ("stopped_by_eog", C.c_bool), ("stopped_by_string", C.c_bool),
+                ("draft_steps", C.c_uint32), ("drafted_tokens", C.c_uint32),
+                ("accepted_tokens", C.c_uint32), ("draft_seconds", C.c_double),
+                ("verify_seconds", C.c_double)]
 
 
 lib.g4_last_error.restype = C.c_char_p

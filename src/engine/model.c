@@ -91,6 +91,8 @@ void g4_model_free(g4_model *model)
         return;
     if (model->pool)
         threadpool_free(model->pool);
+    drafter_free(&model->drafter);
+    gguf_close(model->drafter_file);
     projector_free(&model->proj);
     gguf_close(model->projector_file);
     tokenizer_free(model->tok);

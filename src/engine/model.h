@@ -6,6 +6,7 @@
 #include "core/gguf.h"
 #include "core/threadpool.h"
 #include "g4.h"
+#include "model/drafter.h"
 #include "model/gemma4.h"
 #include "model/projector.h"
 #include "text/tokenizer.h"
@@ -20,6 +21,8 @@ struct g4_model {
     bool use_mmap; /* the weights are the mapped file, not a copy in memory */
     gguf_file *projector_file; /* the attached mmproj, or NULL */
     projector proj;
+    gguf_file *drafter_file; /* the attached MTP drafter, or NULL */
+    drafter_model drafter;
 };
 
 #endif
