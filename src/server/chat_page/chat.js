@@ -229,7 +229,6 @@ function setBusy(controller) {
   ui.send.hidden = Boolean(controller);
   ui.stop.hidden = !controller;
   ui.messages.setAttribute("aria-busy", String(Boolean(controller)));
-  if (!controller) ui.prompt.focus();
 }
 
 /* 401: the request is taken back into the composer and the key field shown. */
@@ -273,6 +272,7 @@ async function generate(user) {
   }
   updateMessageElement(item, reply);
   saveConversation();
+  ui.prompt.focus();
 }
 
 function send(event) {
