@@ -192,6 +192,8 @@ test("the Markdown renderer escapes the model's HTML and keeps only safe links",
     ["[a](JaVaScRiPt:alert%281%29)", "<p>a</p>\n"],
     ["[a](data:text/html;base64,PHNjcmlwdD4=)", "<p>a</p>\n"],
     ["[a](\u0001javascript:alert%281%29)", "<p>a</p>\n"],
+    [">".repeat(1000) + " x", "<blockquote>\n".repeat(9) + `<p>${"&gt;".repeat(991)} x</p>\n` +
+      "</blockquote>\n".repeat(9)],
   ];
   for (const [markdown, html] of cases)
     assert.equal(await page.evaluate((text) => renderMarkdown(text), markdown), html, markdown);

@@ -62,6 +62,7 @@ const HEADING = /^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/;
 const RULE = /^ {0,3}([-*_])(?:\s*\1){2,}\s*$/;
 const QUOTE = /^ {0,3}> ?(.*)$/;
 const LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
+const MAX_NESTING = 8;
 
 function indentOf(line) {
   return line.replace(/\t/g, "    ").match(/^ */)[0].length;
@@ -81,7 +82,7 @@ function fencedBlock(lines, start) {
 
 /* A list starting at lines[start]: its items, each with the lines that continue it
  * (indented deeper, or not blank and not a new item); deeper items become a nested list. */
-function listBlock(lines, start) {
+function listBlock(lines, start, depth) {
   const first = LIST_ITEM.exec(lines[start]);
   const indent = indentOf(first[1]);
   const ordered = /\d/.test(first[2]);
@@ -102,7 +103,7 @@ function listBlock(lines, start) {
       if (!nested && indentOf(line) <= indent && isBlockStart(line)) break;
       body.push(line.trim() === "" ? "" : line.slice(Math.min(indentOf(line), indent + 2)));
     }
-    items.push(`<li>${renderItem(body)}</li>`);
+    items.push(`<li>${renderItem(body, depth)}</li>`);
     while (i < lines.length && lines[i].trim() === "" && LIST_ITEM.test(lines[i + 1] || "")) i++;
   }
   const tag = ordered ? "ol" : "ul";
@@ -112,11 +113,11 @@ function listBlock(lines, start) {
 }
 
 /* An item's first paragraph stays inline; nested lists or blocks after it render as blocks. */
-function renderItem(body) {
+function renderItem(body, depth) {
   const firstBlock = body.findIndex((line, k) => k > 0 && (LIST_ITEM.test(line) || FENCE.test(line)));
   if (firstBlock < 0) return renderInline(body.join("\n").trim());
   return renderInline(body.slice(0, firstBlock).join("\n").trim()) + "\n" +
-         renderBlocks(body.slice(firstBlock));
+         renderBlocks(body.slice(firstBlock), depth + 1);
 }
 
 function isBlockStart(line) {
@@ -124,11 +125,11 @@ function isBlockStart(line) {
          LIST_ITEM.test(line);
 }
 
-function quoteBlock(lines, start) {
+function quoteBlock(lines, start, depth) {
   const inner = [];
   let i = start;
   for (; i < lines.length && QUOTE.test(lines[i]); i++) inner.push(QUOTE.exec(lines[i])[1]);
-  return { html: `<blockquote>\n${renderBlocks(inner)}</blockquote>\n`, next: i };
+  return { html: `<blockquote>\n${renderBlocks(inner, depth + 1)}</blockquote>\n`, next: i };
 }
 
 function paragraphBlock(lines, start) {
@@ -137,7 +138,7 @@ function paragraphBlock(lines, start) {
   return { html: `<p>${renderInline(lines.slice(start, i).join("\n").trim())}</p>\n`, next: i };
 }
 
-function renderBlock(lines, i) {
+function renderBlock(lines, i, depth) {
   const line = lines[i];
   if (FENCE.test(line)) return fencedBlock(lines, i);
   const heading = HEADING.exec(line);
@@ -146,16 +147,18 @@ function renderBlock(lines, i) {
     return { html: `<h${level}>${renderInline(heading[2])}</h${level}>\n`, next: i + 1 };
   }
   if (RULE.test(line)) return { html: "<hr>\n", next: i + 1 };
-  if (QUOTE.test(line)) return quoteBlock(lines, i);
-  if (LIST_ITEM.test(line)) return listBlock(lines, i);
+  if (QUOTE.test(line)) return quoteBlock(lines, i, depth);
+  if (LIST_ITEM.test(line)) return listBlock(lines, i, depth);
   return paragraphBlock(lines, i);
 }
 
-function renderBlocks(lines) {
+/* Quotes and lists nest at most MAX_NESTING deep; deeper lines stay text. */
+function renderBlocks(lines, depth) {
+  if (depth > MAX_NESTING) return `<p>${renderInline(lines.join("\n").trim())}</p>\n`;
   let html = "";
   for (let i = 0; i < lines.length;) {
     if (lines[i].trim() === "") { i++; continue; }
-    const block = renderBlock(lines, i);
+    const block = renderBlock(lines, i, depth);
     html += block.html;
     i = block.next;
   }
@@ -163,5 +166,5 @@ function renderBlocks(lines) {
 }
 
 function renderMarkdown(text) {
-  return renderBlocks(String(text).replace(/\r\n?/g, "\n").split("\n"));
+  return renderBlocks(String(text).replace(/\r\n?/g, "\n").split("\n"), 0);
 }
