@@ -105,10 +105,12 @@ after(async () => {
   if (server) await stopServer(server);
 });
 
-/* A fresh browser profile on the page, collecting script errors and policy violations. */
-async function openPage(base, options = {}) {
+/* A fresh browser profile on the page, collecting script errors and policy violations;
+ * initScript runs before the page's own scripts. */
+async function openPage(base, options = {}, initScript = () => {}) {
   const context = await browser.newContext(options);
   const page = await context.newPage();
+  await page.addInitScript(initScript);
   page.setDefaultTimeout(TIMEOUT_MS);
   const problems = [];
   page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
@@ -142,6 +144,21 @@ function watchAnswer(page) {
       if (!document.getElementById("stop").hidden) window.stopShown = true;
     }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   });
+}
+
+/* An init script: the page's fetch of /v1/chat/completions hands the test a copy of the
+ * response's bytes (window.chatResponses, promises of byte arrays) as the page reads them.
+ * (DevTools would decode an event stream without a charset as windows-1252.) */
+function keepChatResponses() {
+  const pageFetch = window.fetch;
+  window.chatResponses = [];
+  window.fetch = async (resource, init) => {
+    const response = await pageFetch(resource, init);
+    if (!String(resource).endsWith("/v1/chat/completions") || !response.body) return response;
+    const [forPage, forTest] = response.body.tee();
+    window.chatResponses.push(new Response(forTest).arrayBuffer().then((b) => [...new Uint8Array(b)]));
+    return new Response(forPage, response);
+  };
 }
 
 function storedConversation(page) {
@@ -210,7 +227,7 @@ test("the Markdown renderer escapes the model's HTML and keeps only safe links",
 });
 
 test("a message with shapes.png attached streams an answer into the page", async () => {
-  const { page, context, problems } = await openPage(server.base);
+  const { page, context, problems } = await openPage(server.base, {}, keepChatResponses);
   const sent = await forwardChatRequests(page, { max_tokens: 48 });
   await page.waitForFunction(() => !/^\(/.test(document.getElementById("model-name").textContent));
   await watchAnswer(page);
@@ -218,10 +235,9 @@ test("a message with shapes.png attached streams an answer into the page", async
   await page.setInputFiles("#file-input", SHAPES);
   await page.waitForSelector("#attachments img");
   await page.fill("#prompt", "What shapes are in this picture?");
-  const responseDone = page.waitForResponse("**/v1/chat/completions");
   await page.click("#send");
-  const sse = await (await responseDone).text();
   await page.waitForSelector("#stop", { state: "hidden" });
+  const sse = new TextDecoder().decode(new Uint8Array(await page.evaluate(() => window.chatResponses[0])));
   assert.equal(await page.isVisible("#send"), true);
 
   assert.equal(sent.length, 1);
