@@ -56,6 +56,8 @@ bool cli_media_flag(cli_args *a, cli_media_files *files);
 /* Reports an unknown argument and marks the parse failed. */
 void cli_unknown(cli_args *a);
 
+/* Model parameters from the options: -t, --exact, --mmap. */
+g4_model_params cli_model_params(const cli_options *opt);
 /* Loads the model (and the projector of --mmproj) with a progress bar on stderr; prints the
  * error and returns NULL. */
 g4_model *cli_load_model(const cli_options *opt);
@@ -78,5 +80,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -196,17 +196,23 @@ static void draw_progress(float fraction, void *user)
     fflush(stderr);
 }
 
+g4_model_params cli_model_params(const cli_options *opt)
+{
+    g4_model_params params;
+    g4_model_params_init(&params);
+    params.n_threads = opt->n_threads;
+    params.exact_math = opt->exact;
+    params.use_mmap = opt->use_mmap;
+    return params;
+}
+
 g4_model *cli_load_model(const cli_options *opt)
 {
     if (!opt->model_path) {
         fprintf(stderr, "g4: no model given (use -m MODEL.gguf)\n");
         return NULL;
     }
-    g4_model_params params;
-    g4_model_params_init(&params);
-    params.n_threads = opt->n_threads;
-    params.exact_math = opt->exact;
-    params.use_mmap = opt->use_mmap;
+    g4_model_params params = cli_model_params(opt);
     if (!opt->quiet)
         params.progress = draw_progress;
     g4_model *model = NULL;

@@ -16,6 +16,7 @@ static const struct {
     {"template", cmd_template, "print the prompt a chat request renders to"},
     {"eval", cmd_eval, "run a prompt and dump its logits (for checking)"},
     {"bench", cmd_bench, "measure prefill and decode speed"},
+    {"serve", cmd_serve, "serve the OpenAI and Ollama APIs over HTTP"},
 };
 
 static void usage(FILE *out)
@@ -58,7 +59,9 @@ static void usage(FILE *out)
             "  an N-token prompt\n"
             "  --image/--audio/--video FILE (with --mmproj): time a prompt of these files\n"
             "                        and a short question instead: decoding, projector,\n"
-            "                        prefill, and -n decode steps after it\n");
+            "                        prefill, and -n decode steps after it\n"
+            "serve: [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--parallel 4]\n"
+            "       [--queue 64] [--max-body BYTES] [--shutdown-grace SECONDS]\n");
 }
 
 int main(int argc, char **argv)

@@ -159,12 +159,17 @@ size_t g4_session_reuse_prefix(g4_session *session, const int32_t *ids, size_t n
     return keep_prefix(session, shared_prefix(session, ids, n, NULL));
 }
 
-size_t g4_session_reuse_input(g4_session *session, const g4_input *input)
+size_t session_shared_input(const g4_session *session, const g4_input *input)
 {
     size_t common = shared_prefix(session, input->ids, input->n, input);
     while (inside_block(input, common))
         common--;
-    return keep_prefix(session, common);
+    return common;
+}
+
+size_t g4_session_reuse_input(g4_session *session, const g4_input *input)
+{
+    return keep_prefix(session, session_shared_input(session, input));
 }
 
 void session_capture_hidden(g4_session *session, float *buf)

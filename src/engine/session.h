@@ -24,6 +24,10 @@ struct g4_session {
 /* The sizes a session with these parameters gets (defaults filled in, clamped). */
 gemma4_state_sizes session_sizes(const g4_model *model, const g4_session_params *params);
 
+/* How many leading positions of input g4_session_reuse_input would keep, without
+ * changing the session (the server picks the session sharing the longest prefix). */
+size_t session_shared_input(const g4_session *session, const g4_input *input);
+
 /* Captures the residual stream of the next decode call into buf, which must hold
  * (n_layer + 1) * n * n_embd floats for a call of n <= n_batch tokens; NULL stops. */
 void session_capture_hidden(g4_session *session, float *buf);
