@@ -7,7 +7,8 @@
 //     the file's bytes, the answer grows on screen over several updates, ends with the stop
 //     button gone, equals the text of the server's SSE stream, and survives a reload;
 //   - the stop button ends an answer while it streams;
-//   - the microphone (Chromium's fake device) becomes a 16 kHz mono 16-bit WAV attachment;
+//   - the microphone (Chromium's fake device) becomes a 16 kHz mono 16-bit WAV attachment,
+//     sent with an attached WAV file as input_audio parts that the server takes;
 //   - a server started with --api-key: the page asks for the key, then sends it.
 // Usage: node chat_page.test.mjs G4_BINARY TEST_DATA_DIR, with G4_NODE_DIR naming the folder
 // whose node_modules holds playwright-core (tests/server/chat_page.sh installs it).
@@ -28,6 +29,7 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const MODEL = path.join(dataDir, "tiny-gemma4u-q4_0.gguf");
 const MMPROJ = path.join(dataDir, "tiny-gemma4u-mmproj-f32.gguf");
 const SHAPES = path.join(dataDir, "media", "shapes.png");
+const FOX = path.join(dataDir, "media", "fox16k.wav");
 const SHAPES_URI = `data:image/png;base64,${readFileSync(SHAPES).toString("base64")}`;
 const API_KEY = "chat-page-test-key";
 /* Generous: the sanitizer build runs the same test. */
@@ -290,8 +292,9 @@ test("the stop button ends an answer while it streams", async () => {
   await context.close();
 });
 
-test("the microphone becomes a 16 kHz mono WAV attachment", async () => {
+test("the microphone and an audio file are sent as input_audio parts", async () => {
   const { page, context, problems } = await openPage(server.base, { permissions: ["microphone"] });
+  const sent = await forwardChatRequests(page, { max_tokens: 4 });
   await page.click("#record");
   await page.waitForSelector("#record[aria-pressed=true]");
   await sleep(1500);
@@ -311,6 +314,19 @@ test("the microphone becomes a 16 kHz mono WAV attachment", async () => {
   let peak = 0;
   for (let offset = 44; offset < wav.length; offset += 2) peak = Math.max(peak, Math.abs(wav.readInt16LE(offset)));
   assert.ok(peak > 1000, `the fake microphone's beep is in the recording (peak ${peak})`);
+
+  await page.setInputFiles("#file-input", FOX);
+  await page.waitForSelector("#attachments li:nth-child(2) audio");
+  await page.fill("#prompt", "What does the voice say?");
+  await page.click("#send");
+  await page.waitForSelector(".msg.assistant");
+  await page.waitForSelector("#stop", { state: "hidden" });
+  assert.equal(await page.locator(".msg.assistant .note.error").count(), 0, "the server took the audio");
+  assert.deepEqual(sent[0].body.messages[0].content, [
+    { type: "input_audio", input_audio: { data: wav.toString("base64"), format: "wav" } },
+    { type: "input_audio", input_audio: { data: readFileSync(FOX).toString("base64"), format: "wav" } },
+    { type: "text", text: "What does the voice say?" },
+  ]);
   assert.deepEqual(problems, []);
   await context.close();
 });

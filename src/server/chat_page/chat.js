@@ -286,6 +286,7 @@ function send(event) {
   showStatus("");
   state.messages.push(user);
   appendMessage(user);
+  saveConversation();
   generate(user);
 }
 
@@ -305,10 +306,18 @@ function audioFormat(file) {
   return extension ? extension[1].toLowerCase() : file.type.replace(/^audio\/(x-)?/, "") || "wav";
 }
 
+/* "image", "audio" or "": by the file's type, else (some systems give none) its extension. */
+function mediaKind(file) {
+  const kind = file.type.split("/")[0];
+  if (kind) return kind === "image" || kind === "audio" ? kind : "";
+  if (/\.(png|jpe?g|webp|gif|bmp)$/i.test(file.name)) return "image";
+  return /\.(wav|mp3|flac|ogg|oga|opus|m4a|aac|webm)$/i.test(file.name) ? "audio" : "";
+}
+
 async function attachFiles() {
   for (const file of ui.fileInput.files) {
-    const kind = file.type.split("/")[0];
-    if (kind !== "image" && kind !== "audio") {
+    const kind = mediaKind(file);
+    if (!kind) {
       showStatus(`${file.name} is neither an image nor audio.`, true);
       continue;
     }
