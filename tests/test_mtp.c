@@ -205,9 +205,281 @@ static void test_reference_calls(void)
     g4_model_free(model);
 }
 
+/* ---- speculative decoding gives plain decoding's output ----------------------------------- */
+
+enum { MAX_GEN = 36, MAX_CTX = 512, MAX_TEXT = 16384 };
+
+typedef struct text_buf {
+    char data[MAX_TEXT];
+    size_t len;
+} text_buf;
+
+static bool collect(const char *text, size_t len, void *user)
+{
+    text_buf *buf = user;
+    size_t room = sizeof buf->data - buf->len;
+    size_t n = len < room ? len : room;
+    memcpy(buf->data + buf->len, text, n);
+    buf->len += n;
+    return true;
+}
+
+typedef struct run_result {
+    text_buf text;
+    g4_generate_stats stats;
+    uint32_t n_cached;
+    int32_t cached[MAX_CTX];
+} run_result;
+
+/* How a generation drafts: not at all, with the model's drafter, or with a proposer. */
+typedef struct draft_mode {
+    const char *name;
+    int draft_max;
+    bool fixed;
+    const spec_proposer *proposer;
+    uint32_t n_batch; /* 0: the default; small batches make the sliding rings wrap */
+} draft_mode;
+
+static void run_generation(g4_model *model, const int32_t *prompt, size_t n_prompt,
+                           const g4_sampler_params *sp, const draft_mode *mode, run_result *out)
+{
+    memset(out, 0, sizeof *out);
+    g4_session_params params;
+    g4_session_params_init(&params);
+    params.n_ctx = MAX_CTX;
+    params.n_batch = mode->n_batch;
+    g4_session *s = NULL;
+    g4_sampler *sampler = NULL;
+    CHECK(g4_session_new(model, &params, &s) == G4_OK);
+    CHECK(g4_sampler_new(sp, g4_model_vocab_size(model), &sampler) == G4_OK);
+    g4_generate_params gp = {.max_tokens = MAX_GEN, .show_special = true, .on_text = collect,
+                             .user = &out->text, .draft_max = mode->draft_max, .draft_min = 1,
+                             .draft_fixed = mode->fixed};
+    if (s && sampler) {
+        CHECK_MSG(generate_speculative(s, sampler, prompt, n_prompt, &gp, mode->proposer,
+                                       &out->stats) == G4_OK,
+                  "%s: %s", mode->name, g4_last_error());
+        out->n_cached = g4_session_position(s);
+        memcpy(out->cached, s->tokens, out->n_cached * sizeof(int32_t));
+    }
+    g4_sampler_free(sampler);
+    g4_session_free(s);
+}
+
+/* Proposes the plain run's own continuation, with one draft of every step made wrong
+ * (which one moves with the position) when wrong_every > 0. */
+typedef struct oracle {
+    const int32_t *seq; /* the prompt, then the plain run's tokens */
+    size_t n;
+    int wrong_every;
+    int32_t vocab;
+    size_t calls, misplaced;
+} oracle;
+
+static int oracle_propose(void *self, const g4_session *s, int32_t last, const float *hidden,
+                          int32_t *drafts, int max)
+{
+    oracle *o = self;
+    size_t pos = g4_session_position(s);
+    (void)hidden;
+    o->calls++;
+    if (pos >= o->n || o->seq[pos] != last) {
+        o->misplaced++;
+        return 0;
+    }
+    int n = 0;
+    for (; n < max && pos + 1 + (size_t)n < o->n; n++) {
+        drafts[n] = o->seq[pos + 1 + (size_t)n];
+        if (o->wrong_every > 0 && (size_t)n == pos % (size_t)o->wrong_every)
+            drafts[n] = (drafts[n] + 1) % o->vocab;
+    }
+    return n;
+}
+
+static void check_same_run(const char *what, const run_result *plain, const run_result *spec)
+{
+    CHECK_MSG(spec->text.len == plain->text.len &&
+                  memcmp(spec->text.data, plain->text.data, plain->text.len) == 0,
+              "%s: text differs from plain decoding (%zu vs %zu bytes)", what, spec->text.len,
+              plain->text.len);
+    CHECK_MSG(spec->stats.generated_tokens == plain->stats.generated_tokens &&
+                  spec->stats.stopped_by_eog == plain->stats.stopped_by_eog,
+              "%s: %u tokens generated, plain %u", what, spec->stats.generated_tokens,
+              plain->stats.generated_tokens);
+    CHECK_MSG(spec->n_cached == plain->n_cached &&
+                  memcmp(spec->cached, plain->cached, plain->n_cached * sizeof(int32_t)) == 0,
+              "%s: the cache holds %u tokens, plain %u, or different ones", what,
+              spec->n_cached, plain->n_cached);
+}
+
+typedef struct draft_totals {
+    uint64_t drafted, accepted, steps, runs;
+} draft_totals;
+
+static void compare_modes(g4_model *model, const int32_t *prompt, size_t n_prompt,
+                          const g4_sampler_params *sp, draft_totals *totals)
+{
+    run_result *plain = malloc(sizeof *plain), *spec = malloc(sizeof *spec);
+    int32_t *seq = malloc(MAX_CTX * sizeof(int32_t));
+    if (!plain || !spec || !seq)
+        return;
+    draft_mode none = {"plain", 0, false, NULL, 8};
+    run_generation(model, prompt, n_prompt, sp, &none, plain);
+    /* the cached tokens are the plain run's sequence but for its last token */
+    memcpy(seq, plain->cached, plain->n_cached * sizeof(int32_t));
+    oracle right = {seq, plain->n_cached, 0, g4_model_vocab_size(model), 0, 0};
+    oracle wrong = right;
+    wrong.wrong_every = 3;
+    spec_proposer right_p = {oracle_propose, &right}, wrong_p = {oracle_propose, &wrong};
+    draft_mode modes[] = {
+        {"drafter, adaptive", 4, false, NULL, 0},
+        {"drafter, 3 per step, batch 8", 3, true, NULL, 8},
+        {"continuation, 6 per step, batch 8", 6, true, &right_p, 8},
+        {"continuation with wrong drafts, 5 per step, batch 8", 5, true, &wrong_p, 8},
+        {"continuation, adaptive", 4, false, &right_p, 0},
+    };
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        run_generation(model, prompt, n_prompt, sp, &modes[m], spec);
+        char what[160];
+        snprintf(what, sizeof what, "%s (prompt of %zu)", modes[m].name, n_prompt);
+        check_same_run(what, plain, spec);
+        totals[m].drafted += spec->stats.drafted_tokens;
+        totals[m].accepted += spec->stats.accepted_tokens;
+        totals[m].steps += spec->stats.draft_steps;
+        totals[m].runs++;
+    }
+    CHECK_MSG(right.misplaced == 0 && wrong.misplaced == 0, "drafts asked for at a position "
+              "the plain run does not reach the same way (%zu, %zu)", right.misplaced,
+              wrong.misplaced);
+    free(plain);
+    free(spec);
+    free(seq);
+}
+
+static const char *const mode_names[] = {"drafter, adaptive", "drafter, 3 per step",
+                                         "continuation, 6 per step",
+                                         "continuation with wrong drafts",
+                                         "continuation, adaptive"};
+
+static void test_same_output(const g4_sampler_params *sp, const char *what,
+                             const size_t *lengths, size_t n_lengths)
+{
+    g4_model *model = load_with_drafter(false);
+    gguf_file *ref = ref_open("mtp/reference-mtp.gguf");
+    ref_ids hello = ref_int_array(ref, "case.mtp_hello.input_ids");
+    ref_ids longer = ref_int_array(ref, "case.mtp_long.input_ids");
+    draft_totals totals[5] = {{0}};
+    for (size_t i = 0; model && hello.n >= 21 && longer.n >= 85 && i < n_lengths; i++) {
+        const int32_t *ids = lengths[i] == 21 ? hello.ids : longer.ids;
+        compare_modes(model, ids + (lengths[i] == 21 ? 0 : 85 - lengths[i]), lengths[i], sp,
+                      totals);
+    }
+    for (size_t m = 0; m < 5; m++)
+        printf("%s, %s: %llu runs, %llu steps drafted %llu tokens, %llu accepted\n", what,
+               mode_names[m], (unsigned long long)totals[m].runs,
+               (unsigned long long)totals[m].steps, (unsigned long long)totals[m].drafted,
+               (unsigned long long)totals[m].accepted);
+    CHECK(totals[1].drafted > 0 && totals[2].drafted > 0 && totals[3].drafted > 0);
+    CHECK_MSG(totals[3].accepted < totals[3].drafted, "wrong drafts are rejected");
+    free(hello.ids);
+    free(longer.ids);
+    gguf_close(ref);
+    g4_model_free(model);
+}
+
+/* ---- rollback: the cache after rejected drafts is the cache of plain decoding ------------- */
+
+enum { ROLLBACK_STEPS = 30 };
+
+static g4_session *small_batch_session(g4_model *model)
+{
+    g4_session_params params;
+    g4_session_params_init(&params);
+    params.n_ctx = 256;
+    params.n_batch = 8; /* sliding rings of 32 + 8 rows: they wrap many times */
+    g4_session *s = NULL;
+    CHECK(g4_session_new(model, &params, &s) == G4_OK);
+    return s;
+}
+
+/* Plain greedy decoding after the prompt: the tokens x and the logits after feeding each. */
+static void plain_steps(g4_model *model, const ref_ids *prompt, int32_t *x, float *logits)
+{
+    int32_t vocab = g4_model_vocab_size(model);
+    g4_session *s = small_batch_session(model);
+    CHECK(s && g4_session_decode(s, prompt->ids, prompt->n, NULL) == G4_OK);
+    for (int j = 0; s && j < ROLLBACK_STEPS; j++) {
+        x[j] = argmax_row(g4_session_logits(s), vocab);
+        CHECK(g4_session_decode(s, &x[j], 1, NULL) == G4_OK);
+        memcpy(logits + (size_t)j * vocab, g4_session_logits(s), vocab * sizeof(float));
+    }
+    g4_session_free(s);
+}
+
+/* Feeds the same tokens in passes of a few right ones followed by wrong drafts, rolling
+ * the wrong ones back each time; every kept row's logits must equal plain decoding's. */
+static void test_rollback(void)
+{
+    g4_model *model = ref_load_model(TARGET, false);
+    gguf_file *ref = ref_open("mtp/reference-mtp.gguf");
+    ref_ids prompt = ref_int_array(ref, "case.mtp_long.input_ids");
+    int32_t vocab = model ? g4_model_vocab_size(model) : 0;
+    int32_t x[ROLLBACK_STEPS];
+    float *want = malloc((size_t)ROLLBACK_STEPS * vocab * sizeof(float));
+    float *rows = malloc(8 * (size_t)vocab * sizeof(float));
+    g4_session *s = model ? small_batch_session(model) : NULL;
+    double worst = 0.0;
+    int passes = 0, rolled_back = 0;
+    if (s && want && rows && prompt.n > 0) {
+        plain_steps(model, &prompt, x, want);
+        CHECK(g4_session_decode(s, prompt.ids, prompt.n, NULL) == G4_OK);
+        for (int j = 0; j < ROLLBACK_STEPS; passes++) {
+            int right = passes % 3, wrong = 1 + passes % 5;
+            right = j + right < ROLLBACK_STEPS ? right : ROLLBACK_STEPS - 1 - j;
+            int32_t batch[8];
+            for (int i = 0; i <= right; i++)
+                batch[i] = x[j + i];
+            for (int i = 0; i < wrong; i++)
+                batch[right + 1 + i] = (x[j] * 7 + 13 * i + 1) % vocab;
+            uint32_t pos = g4_session_position(s);
+            CHECK(g4_session_decode(s, batch, (size_t)(right + 1 + wrong), rows) == G4_OK);
+            for (int i = 0; i <= right; i++)
+                for (int32_t v = 0; v < vocab; v++)
+                    if (isfinite(want[(size_t)(j + i) * vocab + v]))
+                        worst = fmax(worst, fabs(rows[(size_t)i * vocab + v] -
+                                                 want[(size_t)(j + i) * vocab + v]));
+            CHECK(g4_session_truncate(s, pos + (uint32_t)right + 1) == G4_OK);
+            rolled_back += wrong;
+            j += right + 1;
+        }
+    }
+    printf("rollback: %d passes, %d wrong drafts rolled back, kept rows' logits max |diff| "
+           "%.2e from plain decoding\n", passes, rolled_back, worst);
+    CHECK_MSG(worst <= ROLLBACK_MAX, "logits after rollback differ by %.2e", worst);
+    CHECK(passes > 10);
+    g4_session_free(s);
+    free(want);
+    free(rows);
+    free(prompt.ids);
+    gguf_close(ref);
+    g4_model_free(model);
+}
+
 int main(void)
 {
     test_load_checks();
     test_reference_calls();
+    test_rollback();
+    g4_sampler_params greedy, sampled;
+    g4_sampler_params_init(&greedy);
+    greedy.temperature = 0.0f;
+    g4_sampler_params_init(&sampled);
+    sampled.seed = 1234;
+    sampled.repeat_penalty = 1.1f;
+    /* prompts shorter and longer than the tiny model's window of 32 (prompts come from
+     * the reference's); every generation of MAX_GEN tokens crosses it */
+    const size_t greedy_lengths[] = {3, 21, 40, 85}, sampled_lengths[] = {12, 85};
+    test_same_output(&greedy, "greedy", greedy_lengths, 4);
+    test_same_output(&sampled, "sampled (seed 1234)", sampled_lengths, 2);
     return test_finish("test_mtp");
 }
