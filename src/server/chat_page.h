@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "server/server_state.h"
+
 /* The page, UTF-8 HTML: g4_chat_page_len bytes (a NUL follows them). */
 extern const char g4_chat_page[];
 extern const size_t g4_chat_page_len;
@@ -13,5 +15,9 @@ extern const size_t g4_chat_page_len;
 /* The Content-Security-Policy to send with the page: nothing from other origins, only the
  * page's own inline scripts and styles (by SHA-256), requests to the same origin. */
 extern const char g4_chat_page_csp[];
+
+/* The route handler of GET /: the page with its type and that policy, no API key needed
+ * (the page asks for one when the API answers 401). */
+enum MHD_Result chat_page_get(server *srv, http_request *req);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "server/chat_page.h"
 #include "server/server_state.h"
 
 void server_config_init(server_config *cfg)
@@ -46,6 +47,7 @@ static enum MHD_Result health(server *srv, http_request *req)
 }
 
 static const route routes[] = {
+    {"GET", "/", chat_page_get, ROUTE_NO_KEY | ROUTE_WHILE_LOADING},
     {"GET", "/health", health, ROUTE_NO_KEY | ROUTE_WHILE_LOADING},
     {"GET", "/metrics", metrics_page, ROUTE_WHILE_LOADING},
     {"GET", "/v1/models", openai_models, 0},

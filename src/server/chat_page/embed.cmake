@@ -1,5 +1,5 @@
 # Turns the chat page into a C source:
-#   cmake -DPAGE_DIR=src/server/chat_page -DOUTPUT=chat_page.c -P embed.cmake
+#   cmake -DPAGE_DIR=src/server/chat_page -DOUTPUT=chat_page_data.c -P embed.cmake
 # index.html's <link rel="stylesheet" href="F"> and <script src="F"></script> are replaced by
 # the files' text inline, so the page is one document served from the binary. The output
 # defines g4_chat_page / g4_chat_page_len (src/server/chat_page.h) and g4_chat_page_csp, a
