@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The chat page in headless Chromium (tests/server/chat_page.test.mjs), with the pinned
-# playwright-core installed by npm ci into WORK_DIR/chat_page_node the first time.
-#   chat_page.sh G4_BINARY TEST_DATA_DIR WORK_DIR
+# The chat page of g4 serve in headless Chromium: chat_page/chat_page.test.mjs with the
+# pinned playwright-core (chat_page/package.json), installed by npm ci into WORK_DIR the
+# first time, driving Debian's chromium.
+#   tests/server/chat_page.sh G4 TEST_DATA WORK_DIR
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-g4="$1" data="$2" node_dir="$3/chat_page_node"
-mkdir -p "$node_dir"
-if ! cmp -s "$here/package-lock.json" "$node_dir/package-lock.json" ||
-   [ ! -f "$node_dir/node_modules/playwright-core/package.json" ]; then
-  cp "$here/package.json" "$here/package-lock.json" "$node_dir/"
-  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+g4=$1 data=$(realpath "$2") work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+
+mkdir -p "$work"
+cp "$here/chat_page/package.json" "$here/chat_page/package-lock.json" \
+   "$here/chat_page/chat_page.test.mjs" "$work/"
+if ! cmp -s "$work/package-lock.json" "$work/node_modules/.installed-lock" 2>/dev/null; then
+  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$work/package-lock.json" "$work/node_modules/.installed-lock"
 fi
-G4_NODE_DIR="$node_dir" exec node "$here/chat_page.test.mjs" "$g4" "$data"
+cd "$work" && node chat_page.test.mjs "$g4" "$data"

@@ -10,21 +10,19 @@
 //   - the microphone (Chromium's fake device) becomes a 16 kHz mono 16-bit WAV attachment,
 //     sent with an attached WAV file as input_audio parts that the server takes;
 //   - a server started with --api-key: the page asks for the key, then sends it.
-// Usage: node chat_page.test.mjs G4_BINARY TEST_DATA_DIR, with G4_NODE_DIR naming the folder
-// whose node_modules holds playwright-core (tests/server/chat_page.sh installs it).
+// Usage: node chat_page.test.mjs G4 TEST_DATA, beside a node_modules holding playwright-core
+// (tests/server/chat_page.sh puts it there).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { chromium } from "playwright-core";
 
 const [g4, dataDir] = process.argv.slice(2);
-const { chromium } = createRequire(path.join(process.env.G4_NODE_DIR, "package.json"))("playwright-core");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const MODEL = path.join(dataDir, "tiny-gemma4u-q4_0.gguf");
 const MMPROJ = path.join(dataDir, "tiny-gemma4u-mmproj-f32.gguf");
@@ -40,29 +38,21 @@ const RENDERER_TAGS = new Set(["P", "BR", "EM", "STRONG", "DEL", "CODE", "PRE", 
 
 /* ---- g4 serve ---- */
 
-async function freePort() {
-  const probe = net.createServer();
-  probe.listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address();
-  probe.close();
-  await once(probe, "close");
-  return port;
-}
-
+/* g4 serve on a free loopback port (--port 0: it says which), once /health answers. */
 async function startServer(extraArgs = []) {
-  const port = await freePort();
   const child = spawn(g4, ["serve", "-m", MODEL, "--mmproj", MMPROJ, "--host", "127.0.0.1",
-    "--port", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+    "--port", "0", ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr.on("data", (chunk) => { log += chunk; });
-  const server = { base: `http://127.0.0.1:${port}`, child, log: () => log };
-  const headers = extraArgs.includes("--api-key") ? { Authorization: `Bearer ${API_KEY}` } : {};
+  const server = { base: "", child, log: () => log };
   for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline; await sleep(100)) {
     if (child.exitCode !== null) throw new Error(`g4 serve exited with ${child.exitCode}:\n${log}`);
+    const listening = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+    if (!listening) continue;
+    server.base = listening[1];
     try {
-      if ((await fetch(`${server.base}/health`, { headers })).ok) return server;
-    } catch { /* not listening yet */ }
+      if ((await fetch(`${server.base}/health`)).ok) return server;
+    } catch { /* not answering yet */ }
   }
   child.kill("SIGKILL");
   throw new Error(`g4 serve was not healthy after ${TIMEOUT_MS} ms:\n${log}`);
