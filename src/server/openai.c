@@ -146,6 +146,7 @@ static cJSON *logprob_entry(const g4_model *model, int32_t id, float logprob, bo
     char *text = request_token_text(model, id, special);
     cJSON_AddStringToObject(entry, "token", text ? text : "");
     free(text);
+    cJSON_AddNumberToObject(entry, "id", id); /* an extension, as llama.cpp's server has */
     cJSON_AddNumberToObject(entry, "logprob", logprob);
     add_token_bytes(entry, model, id, special);
     return entry;

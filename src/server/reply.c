@@ -22,9 +22,34 @@ static size_t unfinished_call(const char *text, size_t len)
     }
 }
 
+/* Where a mark the text ends in the middle of starts, or len: a prefix of a marker, or a
+ * thought channel whose "thought\n" header is not complete yet. */
+static size_t unfinished_marker(const char *text, size_t len)
+{
+    static const char *const markers[] = {"<|channel>", "<channel|>", CALL_OPEN, CALL_CLOSE};
+    size_t cut = len;
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
+        size_t m = strlen(markers[i]);
+        for (size_t k = m - 1 < len ? m - 1 : len; k > 0; k--)
+            if (len - k < cut && memcmp(text + len - k, markers[i], k) == 0)
+                cut = len - k;
+    }
+    static const char channel[] = "<|channel>", header[] = "thought\n";
+    for (size_t k = sizeof channel - 1; k < sizeof channel + sizeof header - 2 && k <= len; k++)
+        if (memcmp(text + len - k, channel, sizeof channel - 1) == 0 &&
+            memcmp(text + len - k + sizeof channel - 1, header, k - (sizeof channel - 1)) == 0)
+            cut = len - k < cut ? len - k : cut;
+    return cut;
+}
+
 g4_status reply_parse(char *text, size_t len, bool final, g4_chat_reply *out)
 {
-    size_t keep = final ? len : unfinished_call(text, len);
+    size_t keep = len;
+    if (!final) {
+        keep = unfinished_call(text, len);
+        size_t marker = unfinished_marker(text, keep);
+        keep = marker < keep ? marker : keep;
+    }
     char saved = text[keep];
     text[keep] = '\0';
     g4_status st = g4_chat_parse_reply(text, out);

@@ -55,16 +55,16 @@ static void end_job(scheduler *s, slot *sl, job_finish finish, g4_status status,
         error = err.msg;
     }
     text_pipe_free(&sl->pipe);
-    job_finish_with(sl->job, finish, status, error);
-    job_release(sl->job);
-    sl->job = NULL;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->lock); /* counted before the job's waiters wake */
     sl->last_used = ++s->clock;
     s->n_running--;
     s->stats.jobs_done++;
     if (s->n_running == 0 && s->n_queued == 0)
         pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
+    job_finish_with(sl->job, finish, status, error);
+    job_release(sl->job);
+    sl->job = NULL;
 }
 
 /* Inserts token v into the descending list of the n_top likeliest. */
@@ -181,24 +181,25 @@ static bool sample_next(scheduler *s, slot *sl, int32_t *next)
 /* One token for every running job, decoded together. */
 static void decode_step(scheduler *s)
 {
-    int n = 0;
+    int n = 0, sampled = 0;
+    double t0 = job_now();
     for (int i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
+        int32_t before = sl->generated;
         if (sl->job && sample_next(s, sl, &s->batch_ids[n])) {
             s->batch_sessions[n] = sl->session;
             s->batch_slots[n++] = sl;
         }
+        sampled += sl->generated - before;
     }
-    if (n == 0)
-        return;
     g4_err err = {0};
-    double t0 = job_now();
-    if (session_decode_batch(s->batch, s->batch_sessions, s->batch_ids, n, &err) != G4_OK)
+    if (n > 0 &&
+        session_decode_batch(s->batch, s->batch_sessions, s->batch_ids, n, &err) != G4_OK)
         for (int i = 0; i < n; i++)
             end_job(s, s->batch_slots[i], JOB_FINISH_ERROR, err.code, err.msg);
     pthread_mutex_lock(&s->lock);
     s->stats.decode_seconds += job_now() - t0;
-    s->stats.generated_tokens += (uint64_t)n;
+    s->stats.generated_tokens += (uint64_t)sampled;
     pthread_mutex_unlock(&s->lock);
 }
 
