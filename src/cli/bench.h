@@ -32,4 +32,9 @@ void bench_fill_tokens(int32_t *ids, long n, int32_t vocab, unsigned seed);
  * when unset. */
 int bench_media(g4_model *model, cli_options *opt, const bench_options *bo);
 
+/* With --draft: the cost of a speculative step of K = 1..6 drafts against a plain decode
+ * step (-n steps each, after -d tokens of context, at least 16), and the speed-ups it
+ * projects at acceptance rates 0.3, 0.6 and 0.9. */
+int bench_draft(g4_model *model, cli_options *opt, const bench_options *bo);
+
 #endif

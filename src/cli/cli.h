@@ -20,7 +20,12 @@ typedef struct cli_options {
     bool exact;
     bool use_mmap; /* --mmap */
     bool quiet;
+    const char *drafter_path; /* --draft: the MTP drafter for speculative decoding */
+    int draft_max;            /* --draft-max (0 = CLI_DRAFT_MAX) */
+    int draft_min;            /* --draft-min (0 = 1) */
 } cli_options;
+
+enum { CLI_DRAFT_MAX = 4 };
 
 enum { CLI_MAX_MEDIA = 64 };
 
@@ -49,7 +54,8 @@ bool cli_int(cli_args *a, const char *short_name, const char *long_name, long lo
              long *out);
 bool cli_float(cli_args *a, const char *short_name, const char *long_name, float *out);
 /* Matches -m/--model, --mmproj, -t/--threads, -c/--ctx, --batch, --image-tokens,
- * --image-attention, --kv-type, --exact, --mmap; true if one was consumed. */
+ * --image-attention, --kv-type, --exact, --mmap, --draft, --draft-max, --draft-min; true
+ * if one was consumed. */
 bool cli_common(cli_args *a, cli_options *opt);
 /* Matches --image, --audio or --video PATH (repeatable) and appends the file. */
 bool cli_media_flag(cli_args *a, cli_media_files *files);
@@ -58,9 +64,12 @@ void cli_unknown(cli_args *a);
 
 /* Model parameters from the options: -t, --exact, --mmap. */
 g4_model_params cli_model_params(const cli_options *opt);
-/* Loads the model (and the projector of --mmproj) with a progress bar on stderr; prints the
- * error and returns NULL. */
+/* Loads the model (and the projector of --mmproj, the drafter of --draft) with a progress
+ * bar on stderr; prints the error and returns NULL. */
 g4_model *cli_load_model(const cli_options *opt);
+/* Drafting settings for generation: --draft-max/--draft-min when --draft is given, else
+ * none. */
+void cli_draft_params(const cli_options *opt, g4_generate_params *gp);
 /* Session parameters from the options: --ctx, --batch (at least the largest image of
  * --image-tokens), --image-attention, --kv-type. */
 g4_session_params cli_session_params(const cli_options *opt);

@@ -115,6 +115,23 @@ static bool choice_flags(cli_args *a, cli_options *opt)
     return false;
 }
 
+/* --draft PATH, --draft-max N, --draft-min N */
+static bool draft_flags(cli_args *a, cli_options *opt)
+{
+    long v = 0;
+    if (cli_flag(a, NULL, "--draft", &opt->drafter_path))
+        return true;
+    if (cli_int(a, NULL, "--draft-max", 1, G4_DRAFT_MAX_LIMIT, &v)) {
+        opt->draft_max = (int)v;
+        return true;
+    }
+    if (cli_int(a, NULL, "--draft-min", 1, G4_DRAFT_MAX_LIMIT, &v)) {
+        opt->draft_min = (int)v;
+        return true;
+    }
+    return false;
+}
+
 bool cli_common(cli_args *a, cli_options *opt)
 {
     long v = 0;
@@ -147,7 +164,7 @@ bool cli_common(cli_args *a, cli_options *opt)
         opt->use_mmap = true;
         return true;
     }
-    return false;
+    return draft_flags(a, opt);
 }
 
 bool cli_media_flag(cli_args *a, cli_media_files *files)
@@ -227,6 +244,11 @@ g4_model *cli_load_model(const cli_options *opt)
         g4_model_free(model);
         return NULL;
     }
+    if (opt->drafter_path && g4_model_load_drafter(model, opt->drafter_path) != G4_OK) {
+        cli_error("cannot load the drafter");
+        g4_model_free(model);
+        return NULL;
+    }
     return model;
 }
 
@@ -301,4 +323,12 @@ char *cli_read_file(const char *path, size_t *len)
     if (len)
         *len = size;
     return buf;
+}
+
+void cli_draft_params(const cli_options *opt, g4_generate_params *gp)
+{
+    gp->draft_max = opt->drafter_path ? (opt->draft_max ? opt->draft_max : CLI_DRAFT_MAX) : 0;
+    gp->draft_min = opt->draft_min ? opt->draft_min : 1;
+    if (gp->draft_min > gp->draft_max && opt->drafter_path && !opt->draft_max)
+        gp->draft_max = gp->draft_min;
 }

@@ -143,10 +143,12 @@ static int run_tests(g4_session *s, const int32_t *ids, const bench_options *bo,
     return rc;
 }
 
-static int bench_multimodal(cli_options *opt, const bench_options *bo)
+/* A benchmark of its own (media, drafting) on the loaded model. */
+static int bench_with_model(cli_options *opt, const bench_options *bo,
+                            int (*run)(g4_model *, cli_options *, const bench_options *))
 {
     g4_model *model = cli_load_model(opt);
-    int rc = model ? bench_media(model, opt, bo) : 1;
+    int rc = model ? run(model, opt, bo) : 1;
     g4_model_free(model);
     return rc;
 }
@@ -171,7 +173,9 @@ int cmd_bench(int argc, char **argv)
     if (a.failed)
         return 2;
     if (bo.media.n > 0)
-        return bench_multimodal(&opt, &bo);
+        return bench_with_model(&opt, &bo, bench_media);
+    if (opt.drafter_path)
+        return bench_with_model(&opt, &bo, bench_draft);
     long longest = bo.n_prompt > bo.depth + bo.n_gen ? bo.n_prompt : bo.depth + bo.n_gen;
     longest = (longest > bo.ttft ? longest : bo.ttft) + 8;
     if (!opt.n_ctx)

@@ -108,11 +108,16 @@ static g4_input *render_prompt(run_context *ctx, cJSON *request)
 
 static void print_stats(const g4_generate_stats *st)
 {
-    fprintf(stderr, "\n[prompt: %u tokens, %.2f tokens/s | generation: %u tokens, %.2f tokens/s]\n",
+    fprintf(stderr, "\n[prompt: %u tokens, %.2f tokens/s | generation: %u tokens, %.2f tokens/s",
             st->prompt_tokens,
             st->prompt_seconds > 0 ? st->prompt_tokens / st->prompt_seconds : 0.0,
             st->generated_tokens,
             st->generate_seconds > 0 ? st->generated_tokens / st->generate_seconds : 0.0);
+    if (st->draft_steps)
+        fprintf(stderr, " | drafting: %u steps, %u of %u drafts accepted (%.0f%%)",
+                st->draft_steps, st->accepted_tokens, st->drafted_tokens,
+                100.0 * st->accepted_tokens / st->drafted_tokens);
+    fprintf(stderr, "]\n");
 }
 
 static cJSON *new_request(const gen_options *go)
@@ -151,8 +156,8 @@ static bool print_and_collect(const char *text, size_t len, void *user)
 /* Generates the model's turn for the conversation in request, streamed to stdout. The
  * reply is then added to the history without its reasoning, as the template expects.
  * Tokens the session already holds from earlier turns are not evaluated again. */
-static int generate_reply(run_context *ctx, const gen_options *go, cJSON *request,
-                          bool show_stats)
+static int generate_reply(run_context *ctx, const cli_options *opt, const gen_options *go,
+                          cJSON *request, bool show_stats)
 {
     g4_input *input = render_prompt(ctx, request);
     if (!input)
@@ -165,6 +170,7 @@ static int generate_reply(run_context *ctx, const gen_options *go, cJSON *reques
         .on_text = print_and_collect,
         .user = &reply,
     };
+    cli_draft_params(opt, &gp);
     g4_generate_stats stats;
     size_t kept = g4_session_reuse_input(ctx->session, input);
     int rc = 0;
@@ -283,7 +289,7 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) {
         cJSON *request = new_request(&go);
         add_user_message(request, &ctx, ctx.n_media, go.prompt);
-        rc = generate_reply(&ctx, &go, request, true);
+        rc = generate_reply(&ctx, &opt, &go, request, true);
         cJSON_Delete(request);
     }
     close_run_context(&ctx);
@@ -352,7 +358,7 @@ static int chat_line(run_context *ctx, const cli_options *opt, const gen_options
         return 0;
     add_user_message(chat->request, ctx, chat->pending, line);
     chat->pending = 0;
-    return generate_reply(ctx, go, chat->request, false);
+    return generate_reply(ctx, opt, go, chat->request, false);
 }
 
 int cmd_chat(int argc, char **argv)

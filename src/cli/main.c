@@ -39,6 +39,10 @@ static void usage(FILE *out)
             "  --kv-type T           KV cache elements: f16 (default), f32 or q8_0\n"
             "  --mmap                map the model file instead of reading it into memory\n"
             "                        (starts sooner, decodes slower)\n"
+            "  --draft FILE          Gemma 4's MTP drafter GGUF: speculative decoding, the\n"
+            "                        same output (run, chat; bench times it)\n"
+            "  --draft-max N         at most N drafted tokens per step (default 4, up to 8)\n"
+            "  --draft-min N         at least N per step while drafting pays (default 1)\n"
             "\nrun / chat:\n"
             "  -p, --prompt TEXT     the user message (run)\n"
             "  --system TEXT         a system message\n"
@@ -60,6 +64,8 @@ static void usage(FILE *out)
             "  --image/--audio/--video FILE (with --mmproj): time a prompt of these files\n"
             "                        and a short question instead: decoding, projector,\n"
             "                        prefill, and -n decode steps after it\n"
+            "  --draft FILE: the cost of a drafting step (K drafts and checking K + 1 tokens)\n"
+            "  against a plain decode step for K = 1..6, and the speed-up it projects\n"
             "serve: [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--parallel 4]\n"
             "       [--queue 64] [--max-body BYTES] [--shutdown-grace SECONDS]\n");
 }
