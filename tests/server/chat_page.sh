@@ -4,7 +4,7 @@
 # first time, driving Debian's chromium.
 #   tests/server/chat_page.sh G4 TEST_DATA WORK_DIR
 set -euo pipefail
-g4=$1 data=$(realpath "$2") work=$3
+g4=$(realpath "$1") data=$(realpath "$2") work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$work"

@@ -2,7 +2,8 @@
 // playwright-core), against g4 serve on the tiny model:
 //   - GET / serves the page with a Content-Security-Policy listing exactly its inline
 //     scripts' and styles' hashes (computed here) and nothing from other origins;
-//   - the Markdown renderer escapes the model's HTML and keeps only safe links;
+//   - the Markdown renderer escapes the model's HTML and keeps only safe links, for written
+//     cases and for 3000 random strings of Markdown and HTML pieces;
 //   - a message with shapes.png attached: the request carries the image as a data: URI of
 //     the file's bytes, the answer grows on screen over several updates, ends with the stop
 //     button gone, equals the text of the server's SSE stream, and survives a reload;
@@ -214,6 +215,40 @@ test("the Markdown renderer escapes the model's HTML and keeps only safe links",
     return { tags: [...box.querySelectorAll("*")].map((e) => e.tagName), hacked: window.hacked };
   });
   assert.deepEqual(inserted, { tags: ["P"], hacked: undefined });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("random Markdown-like text renders only the renderer's tags, attributes and safe links", async () => {
+  const { page, context, problems } = await openPage(server.base);
+  const findings = await page.evaluate(() => {
+    let seed = 20261123;
+    const random = (n) => Math.floor((seed = (seed * 48271) % 2147483647) / 2147483647 * n);
+    const pieces = ["<", ">", "&", "\"", "'", "`", "```", "*", "**", "_", "~~", "#", "- ", "1. ",
+      "> ", "\n", "\n\n", "  ", "[", "]", "(", ")", "](", "javascript:", "https://x", "data:",
+      "\u0001", " ", "script", "img", " onerror=", "a", "/"];
+    const attributes = { P: [], BR: [], EM: [], STRONG: [], DEL: [], CODE: ["class"], PRE: [],
+      H1: [], H2: [], H3: [], H4: [], H5: [], H6: [], UL: [], OL: ["start"], LI: [],
+      BLOCKQUOTE: [], HR: [], A: ["href", "target", "rel"] };
+    const found = [];
+    for (let n = 0; n < 3000; n++) {
+      let text = "";
+      for (let k = 1 + random(40); k > 0; k--) text += pieces[random(pieces.length)];
+      const html = document.createElement("template");
+      html.innerHTML = renderMarkdown(text);
+      for (const node of html.content.querySelectorAll("*")) {
+        const allowed = attributes[node.tagName];
+        if (!allowed) found.push([text, node.tagName]);
+        for (const attribute of node.attributes)
+          if (!allowed || !allowed.includes(attribute.name)) found.push([text, attribute.name]);
+        if (node.tagName === "A" &&
+            !["http:", "https:", "mailto:"].includes(new URL(node.getAttribute("href"), location.href).protocol))
+          found.push([text, node.getAttribute("href")]);
+      }
+    }
+    return found.slice(0, 5);
+  });
+  assert.deepEqual(findings, []);
   assert.deepEqual(problems, []);
   await context.close();
 });
