@@ -40,7 +40,9 @@ function showStatus(text, isError = false) {
 function loadConversation() {
   try {
     const saved = JSON.parse(localStorage.getItem(CONVERSATION_KEY));
-    return Array.isArray(saved) ? saved : [];
+    return Array.isArray(saved)
+      ? saved.filter((m) => m && (m.role === "user" || m.role === "assistant") && typeof m.text === "string")
+      : [];
   } catch {
     return [];
   }

@@ -63,7 +63,7 @@ inline_files(page "<link rel=\"stylesheet\" href=\"([^\"]+)\">" "style" "style" 
 inline_files(page "<script src=\"([^\"]+)\"></script>" "script" "script" script_hashes)
 
 set(csp "default-src 'none'; script-src${script_hashes}; style-src${style_hashes}; ")
-string(APPEND csp "img-src data: blob:; media-src data: blob:; connect-src 'self'; ")
+string(APPEND csp "img-src data:; media-src data:; connect-src 'self'; ")
 string(APPEND csp "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 # One string literal of \xNN escapes, 32 bytes to a line.

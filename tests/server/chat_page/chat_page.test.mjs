@@ -176,6 +176,7 @@ test("GET / serves the page with a policy that allows only its own inline code",
   assert.deepEqual(policy["script-src"], hashes("script"));
   assert.deepEqual(policy["style-src"], hashes("style"));
   assert.deepEqual(policy["connect-src"], ["'self'"]);
+  assert.deepEqual([policy["img-src"], policy["media-src"]], [["data:"], ["data:"]]);
   assert.deepEqual(policy["frame-ancestors"], ["'none'"]);
 });
 
