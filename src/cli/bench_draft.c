@@ -14,8 +14,8 @@ typedef struct step_costs {
     double verify_s; /* the model's pass over K + 1 tokens */
 } step_costs;
 
-/* Mean costs of drafting steps of exactly k tokens over reps greedy generations of n_gen
- * tokens (random weights: every draft is rejected, so each step drafts k). */
+/* Mean costs of the steps drafting exactly k tokens in a greedy generation that has about
+ * n_gen of them (random weights: every draft is rejected, each step emits one token). */
 static int time_steps(g4_model *model, const cli_options *opt, const int32_t *prompt,
                       long n_prompt, int k, long n_gen, step_costs *out)
 {
@@ -24,15 +24,17 @@ static int time_steps(g4_model *model, const cli_options *opt, const int32_t *pr
     g4_sampler_params_init(&sp);
     sp.temperature = 0.0f;
     g4_sampler *sampler = NULL;
-    g4_generate_params gp = {.max_tokens = (int32_t)n_gen, .draft_max = k, .draft_min = k,
-                             .draft_fixed = true};
+    /* the first step cannot draft, and a step drafts k only while k + 1 tokens remain */
+    g4_generate_params gp = {.max_tokens = (int32_t)(n_gen + k + 1), .draft_max = k,
+                             .draft_min = k, .draft_fixed = true};
     g4_generate_stats st = {0};
     int rc = s && g4_sampler_new(&sp, g4_model_vocab_size(model), &sampler) == G4_OK &&
                      g4_generate(s, sampler, prompt, (size_t)n_prompt, &gp, &st) == G4_OK
                  ? 0
                  : cli_error("drafting benchmark");
     if (rc == 0 && st.draft_steps == 0) {
-        fprintf(stderr, "g4 bench: no drafting step ran (use a larger -n)\n");
+        fprintf(stderr, "g4 bench: no drafting step ran (%u tokens generated%s)\n",
+                st.generated_tokens, st.stopped_by_eog ? ", then an end-of-turn token" : "");
         rc = 1;
     }
     if (rc == 0)
