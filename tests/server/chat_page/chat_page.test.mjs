@@ -8,6 +8,7 @@
 //     the file's bytes, the answer grows on screen over several updates, ends with the stop
 //     button gone, equals the text of the server's SSE stream, and survives a reload;
 //   - the stop button ends an answer while it streams, and the server stops generating it;
+//   - Thinking sends enable_thinking, reasoning_content shows folded, errors are shown;
 //   - the microphone (Chromium's fake device) becomes a 16 kHz mono 16-bit WAV attachment,
 //     sent with an attached WAV file as input_audio parts that the server takes;
 //   - a server started with --api-key: the page asks for the key, then sends it.
@@ -324,6 +325,52 @@ test("the stop button ends an answer while it streams", async () => {
   assert.equal((await storedConversation(page))[1].text, stopped.text, "nothing came after stop");
   assert.equal(await slotsBusyAfter(server, 30000), 0, "the server cancelled the answer");
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("Thinking asks for reasoning and shows it folded; errors are shown", async () => {
+  const { page, context } = await openPage(server.base);
+  await page.check("#thinking");
+  const sent = await forwardChatRequests(page, { max_tokens: 8 });
+  await page.fill("#prompt", "Think first.");
+  await page.click("#send");
+  await page.waitForSelector(".msg.assistant");
+  await page.waitForSelector("#stop", { state: "hidden" });
+  assert.deepEqual(sent[0].body.chat_template_kwargs, { enable_thinking: true });
+  assert.equal(await page.locator(".msg.assistant .note.error").count(), 0, "the server took it");
+
+  /* What the page makes of reasoning and errors, from answers written here. */
+  const events = (...objects) => objects.map((o) => `data: ${JSON.stringify(o)}\n\n`).join("");
+  const answers = [
+    { status: 200, contentType: "text/event-stream", body: events(
+      { choices: [{ index: 0, delta: { role: "assistant", reasoning_content: "Three " } }] },
+      { choices: [{ index: 0, delta: { reasoning_content: "shapes <b>." } }] },
+      { choices: [{ index: 0, delta: { content: "A **circle**." } }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }) + "data: [DONE]\n\n" },
+    { status: 200, contentType: "text/event-stream", body: events(
+      { choices: [{ index: 0, delta: { content: "Half" } }] }, { error: { message: "slot lost" } }) },
+    { status: 400, contentType: "application/json",
+      body: JSON.stringify({ error: { message: "messages[0].content: bad", type: "invalid_request_error" } }) },
+  ];
+  await page.unroute("**/v1/chat/completions");
+  await page.route("**/v1/chat/completions", (route) => route.fulfill(answers.shift()));
+  for (const [i, question] of ["Why?", "And?", "Or?"].entries()) {
+    await page.fill("#prompt", question);
+    await page.click("#send");
+    await page.waitForFunction((n) => document.querySelectorAll(".msg.assistant").length === n &&
+      document.getElementById("stop").hidden, i + 2, { timeout: 10000 });
+  }
+  const shown = await page.$$eval(".msg.assistant", (items) => items.slice(1).map((item) => ({
+    folded: !item.querySelector("details").open && !item.querySelector("details").hidden,
+    reasoning: item.querySelector(".reasoning-text").innerHTML,
+    answer: item.querySelector(".answer").innerHTML,
+    note: item.querySelector(".note").textContent,
+  })));
+  assert.deepEqual(shown, [
+    { folded: true, reasoning: "<p>Three shapes &lt;b&gt;.</p>\n", answer: "<p>A <strong>circle</strong>.</p>\n", note: "" },
+    { folded: false, reasoning: "", answer: "<p>Half</p>\n", note: "Error: slot lost" },
+    { folded: false, reasoning: "", answer: "", note: "Error: messages[0].content: bad" },
+  ]);
   await context.close();
 });
 
