@@ -123,6 +123,33 @@ static void check_batched_jobs(g4_model *model)
     scheduler_free(s);
 }
 
+static uint32_t run_job(scheduler *s, g4_model *model, const char *prompt)
+{
+    job *j = greedy_job(model, prompt, 2);
+    CHECK(scheduler_submit(s, j) == SUBMIT_OK);
+    wait_done(j);
+    uint32_t cached = j->cached_tokens;
+    job_release(j);
+    return cached;
+}
+
+/* An unrelated prompt that shares only <bos> takes the empty slot rather than evicting a
+ * conversation; once no slot is empty, the least recently used one goes. */
+static void check_eviction(g4_model *model)
+{
+    const char *chat = "A long conversation about the weather in Paris and in Rome";
+    scheduler *s = new_scheduler(model, 2, 4);
+    CHECK(run_job(s, model, chat) == 0);
+    CHECK(run_job(s, model, "Something else") == 0);
+    job *again = greedy_job(model, chat, 2);
+    uint32_t want = (uint32_t)g4_input_n_tokens(again->input) - 1;
+    job_release(again);
+    CHECK(run_job(s, model, chat) == want);
+    CHECK(run_job(s, model, "Third topic") <= 1); /* evicts "Something else", but <bos> */
+    CHECK(run_job(s, model, chat) == want);
+    scheduler_free(s);
+}
+
 /* A job cancelled while it runs ends early; one slot and a queue of one refuse a third. */
 static void check_cancel_and_queue(g4_model *model)
 {
@@ -153,6 +180,7 @@ int main(void)
     g4_model *model = ref_load_model("tiny-gemma4u-q4_0.gguf", true);
     if (model) {
         check_batched_jobs(model);
+        check_eviction(model);
         check_cancel_and_queue(model);
     }
     g4_model_free(model);

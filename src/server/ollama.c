@@ -16,7 +16,6 @@ typedef struct response {
     server *srv;
     job *job;
     ollama_kind kind;
-    bool stream;
     int client_fd;
     progress progress;
 } response;
@@ -357,34 +356,41 @@ static void response_free(void *ctx)
     free(r);
 }
 
+bool ollama_parse(server *srv, const http_request *req, bool chat, job *j,
+                  request_flags *flags, api_error *err)
+{
+    cJSON *body = NULL;
+    flags->stream = true;
+    bool ok = request_parse_body(req, &body, err) &&
+              request_bool(body, "stream", &flags->stream, err) && check_format(body, err) &&
+              parse_options(body, j, err) &&
+              (chat ? prepare_chat(srv, body, j, err) : prepare_generate(srv, body, j, err));
+    cJSON_Delete(body);
+    return ok;
+}
+
 static enum MHD_Result handle(server *srv, http_request *req, ollama_kind kind)
 {
     api_error err = {0};
-    cJSON *body = NULL;
     response *r = calloc(1, sizeof *r);
     job *j = job_new();
-    bool ok = r && j && request_parse_body(req, &body, &err);
-    bool stream = true;
-    ok = ok && request_bool(body, "stream", &stream, &err) &&
-         check_format(body, &err) && parse_options(body, j, &err);
-    ok = ok && (kind == OLLAMA_CHAT ? prepare_chat(srv, body, j, &err)
-                                    : prepare_generate(srv, body, j, &err));
-    ok = ok && request_submit(srv, j, &err);
-    cJSON_Delete(body);
-    if (!ok) {
-        if (!r || !j)
-            api_fail(&err, 500, NULL, "out of memory");
+    if (!r || !j) {
         free(r);
         job_release(j);
+        api_fail(&err, 500, NULL, "out of memory");
         return http_send_ollama_error(req, &err);
     }
-    *r = (response){.srv = srv, .job = j, .kind = kind, .stream = stream,
-                    .client_fd = req->client_fd,
-                    .progress = {.job = j, .client_fd = req->client_fd,
-                                 .chat = j->show_special}};
-    if (stream)
-        return http_send_stream(req, "application/x-ndjson", stream_next, response_free,
-                                r);
+    request_flags flags = {0};
+    *r = (response){.srv = srv, .job = j, .kind = kind, .client_fd = req->client_fd,
+                    .progress = {.job = j, .client_fd = req->client_fd}};
+    if (!ollama_parse(srv, req, kind == OLLAMA_CHAT, j, &flags, &err) ||
+        !request_submit(srv, j, &err)) {
+        response_free(r);
+        return http_send_ollama_error(req, &err);
+    }
+    r->progress.chat = j->show_special;
+    if (flags.stream)
+        return http_send_stream(req, "application/x-ndjson", stream_next, response_free, r);
     enum MHD_Result ret = send_whole(r, req);
     response_free(r);
     return ret;

@@ -17,7 +17,7 @@ typedef struct response {
     server *srv;
     job *job;
     api_kind kind;
-    bool stream, include_usage;
+    request_flags flags;
     int client_fd;
     char id[64];
     time_t created;
@@ -59,14 +59,14 @@ static bool parse_sampling(const cJSON *body, job *j, api_error *err)
     return true;
 }
 
-static bool parse_stream(const cJSON *body, response *r, api_error *err)
+static bool parse_stream(const cJSON *body, request_flags *flags, api_error *err)
 {
-    if (!request_bool(body, "stream", &r->stream, err))
+    if (!request_bool(body, "stream", &flags->stream, err))
         return false;
     const cJSON *options = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (options && !cJSON_IsNull(options) && !cJSON_IsObject(options))
         return api_fail(err, 400, "stream_options", "stream_options: expected an object");
-    return request_bool(options, "include_usage", &r->include_usage, err);
+    return request_bool(options, "include_usage", &flags->include_usage, err);
 }
 
 static bool parse_chat_logprobs(const cJSON *body, job *j, api_error *err)
@@ -346,7 +346,7 @@ static void put_finish(response *r, job_view *v, chat_buf *out, const g4_chat_re
         cJSON_AddStringToObject(choice, "finish_reason", finish);
         put_event(out, envelope(r, "text_completion", choice));
     }
-    if (r->include_usage) {
+    if (r->flags.include_usage) {
         cJSON *body = envelope(r, r->kind == API_CHAT ? "chat.completion.chunk"
                                                        : "text_completion", NULL);
         cJSON_AddItemToObject(body, "usage", usage_json(v));
@@ -412,37 +412,44 @@ static void response_free(void *ctx)
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
+bool openai_parse(server *srv, const http_request *req, bool chat, job *j,
+                  request_flags *flags, api_error *err)
+{
+    cJSON *body = NULL;
+    bool ok = request_parse_body(req, &body, err) && parse_stream(body, flags, err) &&
+              parse_sampling(body, j, err);
+    j->show_special = chat;
+    if (chat)
+        ok = ok && parse_chat_logprobs(body, j, err) && adapt_chat_request(body, err) &&
+             request_prepare_chat(srv, body, j, err);
+    else
+        ok = ok && parse_completion(body, srv, j, err);
+    cJSON_Delete(body);
+    return ok;
+}
+
 static enum MHD_Result handle(server *srv, http_request *req, api_kind kind)
 {
     api_error err = {0};
-    cJSON *body = NULL;
     response *r = calloc(1, sizeof *r);
     job *j = job_new();
-    bool ok = r && j && request_parse_body(req, &body, &err);
-    if (r && j)
-        *r = (response){.srv = srv, .job = j, .kind = kind, .client_fd = req->client_fd,
-                        .created = time(NULL),
-                        .progress = {.job = j, .client_fd = req->client_fd,
-                                     .chat = kind == API_CHAT}};
-    ok = ok && parse_stream(body, r, &err) && parse_sampling(body, j, &err);
-    if (kind == API_CHAT) {
-        j->show_special = true;
-        ok = ok && parse_chat_logprobs(body, j, &err) && adapt_chat_request(body, &err) &&
-             request_prepare_chat(srv, body, j, &err);
-    } else {
-        ok = ok && parse_completion(body, srv, j, &err);
-    }
-    ok = ok && request_submit(srv, j, &err);
-    cJSON_Delete(body);
-    if (!ok) {
-        if (!r || !j)
-            api_fail(&err, 500, NULL, "out of memory");
+    if (!r || !j) {
         free(r);
         job_release(j);
+        api_fail(&err, 500, NULL, "out of memory");
+        return http_send_openai_error(req, &err);
+    }
+    *r = (response){.srv = srv, .job = j, .kind = kind, .client_fd = req->client_fd,
+                    .created = time(NULL),
+                    .progress = {.job = j, .client_fd = req->client_fd,
+                                 .chat = kind == API_CHAT}};
+    if (!openai_parse(srv, req, kind == API_CHAT, j, &r->flags, &err) ||
+        !request_submit(srv, j, &err)) {
+        response_free(r);
         return http_send_openai_error(req, &err);
     }
     request_make_id(srv, kind == API_CHAT ? "chatcmpl" : "cmpl", r->id, sizeof r->id);
-    if (r->stream)
+    if (r->flags.stream)
         return http_send_stream(req, "text/event-stream", stream_next, response_free, r);
     enum MHD_Result ret = send_whole(r, req);
     response_free(r);

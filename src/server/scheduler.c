@@ -205,23 +205,28 @@ static void decode_step(scheduler *s)
 
 /* ---- admission ---------------------------------------------------------------------------- */
 
-/* The free slot for j: the longest shared prefix, then the least recently used. */
+/* The free slot for j. A slot whose cache j continues (sharing at least half of what it
+ * holds: the next turn of a chat, a shared system prompt) is kept for it, the longest
+ * such prefix first; otherwise the least recently used slot gives up its cache, so a
+ * chance match of a few tokens does not evict a long conversation. */
 static slot *pick_slot(scheduler *s, const job *j)
 {
-    slot *best = NULL;
+    slot *best = NULL, *oldest = NULL;
     size_t best_shared = 0;
     for (int i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
         if (sl->job)
             continue;
+        if (!oldest || sl->last_used < oldest->last_used)
+            oldest = sl;
         size_t shared = session_shared_input(sl->session, j->input);
-        if (!best || shared > best_shared ||
-            (shared == best_shared && sl->last_used < best->last_used)) {
+        if (2 * shared >= g4_session_position(sl->session) && shared > 0 &&
+            (!best || shared > best_shared)) {
             best = sl;
             best_shared = shared;
         }
     }
-    return best;
+    return best ? best : oldest;
 }
 
 /* Moves queued jobs onto free slots (under the lock); returns how many. */

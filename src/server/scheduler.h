@@ -1,8 +1,9 @@
 /* Runs generation jobs on a fixed set of slots (one session each) from a bounded FIFO
  * queue. One engine thread prefills newly admitted prompts, then decodes the next token of
  * every running job in one batched forward pass; new jobs join between those steps. A
- * finished slot keeps its KV cache: the next job goes to the free slot sharing the
- * longest prompt prefix (the least recently used one when none does). */
+ * finished slot keeps its KV cache: a job that continues it (sharing at least half of it)
+ * goes there, the longest prefix first; otherwise the least recently used slot is
+ * evicted. */
 #ifndef G4_SERVER_SCHEDULER_H
 #define G4_SERVER_SCHEDULER_H
 

@@ -94,6 +94,19 @@ void request_make_id(server *srv, const char *prefix, char *out, size_t cap);
  * with free(). NULL when out of memory. */
 char *request_token_text(const g4_model *model, int32_t id, bool show_special);
 
+/* What a generation request asks of the response. */
+typedef struct request_flags {
+    bool stream;
+    bool include_usage; /* OpenAI's stream_options */
+} request_flags;
+
+/* Checks a request body and prepares the job (prompt, media, sampling) without submitting
+ * it: OpenAI's chat or completions, Ollama's chat or generate. */
+bool openai_parse(server *srv, const http_request *req, bool chat, job *j,
+                  request_flags *flags, api_error *err);
+bool ollama_parse(server *srv, const http_request *req, bool chat, job *j,
+                  request_flags *flags, api_error *err);
+
 /* Routes (openai.c, ollama.c, metrics.c). */
 enum MHD_Result openai_chat(server *srv, http_request *req);
 enum MHD_Result openai_completions(server *srv, http_request *req);
