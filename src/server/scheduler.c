@@ -229,21 +229,36 @@ static slot *pick_slot(scheduler *s, const job *j)
     return best ? best : oldest;
 }
 
-/* Moves queued jobs onto free slots (under the lock); returns how many. */
+static job *pop_queued(scheduler *s)
+{
+    job *j = s->queue[s->queue_head];
+    s->queue_head = (s->queue_head + 1) % s->max_queue;
+    s->n_queued--;
+    return j;
+}
+
+/* Moves queued jobs onto free slots (under the lock); returns how many. Jobs whose client
+ * left while they waited are dropped. */
 static int admit(scheduler *s, slot **started)
 {
     int n = 0;
     while (s->n_queued > 0) {
         job *j = s->queue[s->queue_head];
+        if (job_cancelled(j)) {
+            job_finish_with(pop_queued(s), JOB_FINISH_CANCELLED, G4_OK, NULL);
+            job_release(j);
+            continue;
+        }
         slot *sl = pick_slot(s, j);
         if (!sl)
             break;
-        s->queue_head = (s->queue_head + 1) % s->max_queue;
-        s->n_queued--;
+        pop_queued(s);
         s->n_running++;
         sl->job = j;
         started[n++] = sl;
     }
+    if (s->n_running == 0 && s->n_queued == 0)
+        pthread_cond_broadcast(&s->idle);
     return n;
 }
 
@@ -254,9 +269,7 @@ static void cancel_everything(scheduler *s)
             end_job(s, &s->slots[i], JOB_FINISH_CANCELLED, G4_OK, "the server is shutting down");
     pthread_mutex_lock(&s->lock);
     while (s->n_queued > 0) {
-        job *j = s->queue[s->queue_head];
-        s->queue_head = (s->queue_head + 1) % s->max_queue;
-        s->n_queued--;
+        job *j = pop_queued(s);
         job_finish_with(j, JOB_FINISH_CANCELLED, G4_OK, "the server is shutting down");
         job_release(j);
     }
