@@ -117,11 +117,21 @@ function updateMessageElement(item, message) {
   note.hidden = !note.textContent;
 }
 
+/* The end of the page: the last message, just above the composer. */
+function scrollToEnd() {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+}
+
+/* Whether the reader is at the end of the page (and so follows a growing answer). */
+function atBottom() {
+  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 48;
+}
+
 function appendMessage(message) {
   const item = messageElement(message);
   ui.messages.append(item);
   ui.emptyHint.hidden = true;
-  item.scrollIntoView({ block: "end" });
+  scrollToEnd();
   return item;
 }
 
@@ -212,7 +222,8 @@ function applyEvent(reply, event) {
   if (choice.finish_reason === "length") reply.note = "The answer reached the length limit.";
 }
 
-/* Re-renders at most once a frame, however fast the tokens come. */
+/* Re-renders at most once a frame, however fast the tokens come; scrolls along unless the
+ * reader has scrolled up. */
 function renderer(item, reply) {
   let scheduled = false;
   return () => {
@@ -220,8 +231,9 @@ function renderer(item, reply) {
     scheduled = true;
     requestAnimationFrame(() => {
       scheduled = false;
+      const following = atBottom();
       updateMessageElement(item, reply);
-      item.scrollIntoView({ block: "end" });
+      if (following) scrollToEnd();
     });
   };
 }
