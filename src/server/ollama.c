@@ -96,14 +96,17 @@ static bool add_content(cJSON *msg, const char *text, const cJSON *images, const
     cJSON_ArrayForEach(image, images) {
         if (!cJSON_IsString(image))
             return api_fail(err, 400, where, "%s: expected an array of base64 strings", where);
-        chat_buf uri = {0};
-        chat_buf_puts(&uri, "data:application/octet-stream;base64,");
-        chat_buf_puts(&uri, image->valuestring);
+        chat_buf buf = {0};
+        chat_buf_puts(&buf, "data:application/octet-stream;base64,");
+        chat_buf_puts(&buf, image->valuestring);
+        char *uri = chat_buf_take(&buf);
+        if (!uri)
+            return api_fail(err, 500, NULL, "out of memory");
         cJSON *part = cJSON_CreateObject();
         cJSON_AddStringToObject(part, "type", "image");
-        cJSON_AddStringToObject(part, "image", uri.data ? uri.data : "");
+        cJSON_AddStringToObject(part, "image", uri);
         cJSON_AddItemToArray(parts, part);
-        chat_buf_free(&uri);
+        free(uri);
     }
     cJSON *part = cJSON_CreateObject();
     cJSON_AddStringToObject(part, "type", "text");
