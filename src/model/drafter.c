@@ -87,12 +87,13 @@ static g4_status read_sizes(const gguf_file *f, drafter_model *d, g4_err *err)
     if (d->n_embd_out == d->n_embd)
         return g4_fail(err, G4_ERR_FORMAT, "embedding_length_out equals embedding_length "
                        "(%u): not an MTP drafter", d->n_embd);
-    uint32_t nextn;
+    uint32_t nextn = d->n_layer;
     if (gguf_find(f, ARCH ".nextn_predict_layers") &&
-        ((st = gguf_get_u32(f, ARCH ".nextn_predict_layers", &nextn, err)) ||
-         nextn != d->n_layer))
-        return st ? st : g4_fail(err, G4_ERR_FORMAT, "nextn_predict_layers (%u) must equal "
-                                 "block_count (%u)", nextn, d->n_layer);
+        (st = gguf_get_u32(f, ARCH ".nextn_predict_layers", &nextn, err)))
+        return st;
+    if (nextn != d->n_layer)
+        return g4_fail(err, G4_ERR_FORMAT, "nextn_predict_layers (%u) must equal block_count "
+                       "(%u)", nextn, d->n_layer);
     return G4_OK;
 }
 
@@ -283,24 +284,6 @@ void drafter_free(drafter_model *d)
     free(d->output_norm);
     free(d->rope_freqs);
     memset(d, 0, sizeof *d);
-}
-
-static uint64_t weight_bytes(const matmul_weight *w)
-{
-    return w->data ? (uint64_t)w->row_bytes * (uint64_t)w->n_out : 0;
-}
-
-uint64_t drafter_weight_bytes(const drafter_model *d)
-{
-    uint64_t total = weight_bytes(&d->head) + weight_bytes(&d->pre_projection) +
-                     weight_bytes(&d->post_projection);
-    for (uint32_t l = 0; l < d->n_layer; l++) {
-        const drafter_layer *ly = &d->layers[l];
-        total += weight_bytes(&ly->attn_q) + weight_bytes(&ly->attn_output) +
-                 weight_bytes(&ly->ffn_gate) + weight_bytes(&ly->ffn_up) +
-                 weight_bytes(&ly->ffn_down);
-    }
-    return total;
 }
 
 /* ---- one draft step ------------------------------------------------------------------ */

@@ -48,7 +48,6 @@ g4_status drafter_load(const gguf_file *file, const gguf_file *target_file,
                        const gemma4_model *target, bool exact_math, drafter_model *d,
                        g4_err *err);
 void drafter_free(drafter_model *d);
-uint64_t drafter_weight_bytes(const drafter_model *d);
 
 /* Work buffers of one sequence's draft steps. */
 typedef struct drafter_state {
