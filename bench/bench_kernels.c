@@ -4,10 +4,12 @@
  *
  * decode:  one activation column against 512 MiB of weights (a matrix-vector product,
  *          memory-bound): reports weight GB/s.
- * prefill: a 3840 x 3840 weight matrix against 512 activation columns (matrix-matrix,
- *          compute-bound): reports GFLOP/s (2 flops per weight per column).
+ * prefill: weights against 512 activation columns through matmul, as the model's prefill
+ *          (matrix-matrix, compute-bound): reports GFLOP/s (2 flops per weight per column).
+ * batch:   the 12B's FFN up-projection (3840 x 15360 Q4_0, 33 MB) against 1..8 columns, as
+ *          verifying drafted tokens does: the time relative to one column.
  * dispatch: the round trip of an empty threadpool_run.
- * Rows are split evenly between the threads; each figure is the best of several runs. */
+ * Decode splits rows evenly between the threads; each figure is the best of several runs. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include "core/half.h"
 #include "core/threadpool.h"
+#include "cpu/matmul.h"
 #include "cpu/quant.h"
 
 static double now_seconds(void)
@@ -65,14 +68,11 @@ static void *random_weights(g4_type type, size_t bytes)
 
 typedef struct job {
     const cpu_type_ops *ops;
-    bool wide; /* dot_tile_wide on f32 activations, as the model's prefill uses */
     int64_t n;
     const uint8_t *rows;
     size_t row_stride;
     int n_rows;
     const uint8_t *acts;
-    size_t act_stride;
-    int n_cols;
     float *out;
 } job;
 
@@ -82,37 +82,29 @@ static void run_share(void *ctx, int thread_index, int n_threads)
     int begin = (int)((int64_t)j->n_rows * thread_index / n_threads);
     int end = (int)((int64_t)j->n_rows * (thread_index + 1) / n_threads);
     if (end > begin)
-        (j->wide ? j->ops->dot_tile_wide : j->ops->dot_tile)(
-            j->n, j->rows + (size_t)begin * j->row_stride, j->row_stride, end - begin,
-            j->acts, j->act_stride, j->n_cols, j->out + begin, (size_t)j->n_rows);
+        j->ops->dot_tile(j->n, j->rows + (size_t)begin * j->row_stride, j->row_stride,
+                         end - begin, j->acts, 0, 1, j->out + begin, (size_t)j->n_rows);
 }
 
-/* Best time of `reps` runs of the whole product, in seconds; < 0 when memory ran out. */
-static double time_product(threadpool *pool, g4_type type, int64_t n, int n_rows, int n_cols,
-                           int reps)
+/* Best time of `reps` runs of one activation column against n_rows rows split evenly
+ * between the threads, in seconds; < 0 when memory ran out. */
+static double time_decode(threadpool *pool, g4_type type, int64_t n, int n_rows, int reps)
 {
     const cpu_type_ops *ops = cpu_type_ops_best(type);
-    bool wide = n_cols >= CPU_WIDE_MIN_COLS && ops->dot_tile_wide;
     size_t row_stride = weight_row_bytes(type, n);
-    size_t act_stride = cpu_act_row_bytes(wide ? G4_TYPE_BF16 : ops->act_type, n);
     uint8_t *rows = random_weights(type, row_stride * (size_t)n_rows);
-    uint8_t *acts = malloc(act_stride * (size_t)n_cols);
-    float *x = malloc((size_t)n * sizeof *x);
-    float *out = malloc((size_t)n_rows * (size_t)n_cols * sizeof *out);
+    uint8_t *acts = malloc(cpu_act_row_bytes(ops->act_type, n) + sizeof(float) * (size_t)n);
+    float *out = malloc((size_t)n_rows * sizeof *out);
     double best = -1.0;
-    if (rows && acts && x && out) {
-        for (int c = 0; c < n_cols; c++) {
-            for (int64_t i = 0; i < n; i++)
-                x[i] = (float)(rng_next() % 2000) / 1000.0f - 1.0f;
-            if (wide)
-                for (int64_t i = 0; i < n; i++)
-                    ((uint16_t *)(acts + (size_t)c * act_stride))[i] = g4_f32_to_bf16(x[i]);
-            else if (ops->quantize_act)
-                ops->quantize_act(x, acts + (size_t)c * act_stride, n);
-            else
-                memcpy(acts + (size_t)c * act_stride, x, (size_t)n * sizeof *x);
-        }
-        job j = {ops, wide, n, rows, row_stride, n_rows, acts, act_stride, n_cols, out};
+    if (rows && acts && out) {
+        float *x = (float *)(acts + cpu_act_row_bytes(ops->act_type, n));
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (float)(rng_next() % 2000) / 1000.0f - 1.0f;
+        if (ops->quantize_act)
+            ops->quantize_act(x, acts, n);
+        else
+            memcpy(acts, x, (size_t)n * sizeof *x);
+        job j = {ops, n, rows, row_stride, n_rows, acts, out};
         threadpool_run(pool, run_share, &j); /* warm-up: page faults, caches */
         for (int rep = 0; rep < reps; rep++) {
             double start = now_seconds();
@@ -124,15 +116,48 @@ static double time_product(threadpool *pool, g4_type type, int64_t n, int n_rows
     }
     free(rows);
     free(acts);
-    free(x);
     free(out);
+    return best;
+}
+
+/* Best time of `reps` matmul calls (the model's path: activation conversion, tiling,
+ * threads) of an n_in x n_out weight against n_cols f32 columns; < 0 without memory. */
+static double time_matmul(threadpool *pool, int n_threads, g4_type type, int64_t n_in,
+                          int64_t n_out, int64_t n_cols, int reps)
+{
+    matmul_weight w = {.type = type, .n_in = n_in, .n_out = n_out,
+                       .row_bytes = weight_row_bytes(type, n_in),
+                       .ops = cpu_type_ops_best(type)};
+    void *data = random_weights(type, w.row_bytes * (size_t)n_out);
+    float *x = malloc((size_t)(n_in * n_cols) * sizeof *x);
+    float *y = malloc((size_t)(n_out * n_cols) * sizeof *y);
+    matmul_scratch scratch;
+    g4_err err;
+    double best = -1.0;
+    if (data && x && y && matmul_scratch_init(&scratch, n_in, n_cols, n_threads, &err) == G4_OK) {
+        w.data = data;
+        for (int64_t i = 0; i < n_in * n_cols; i++)
+            x[i] = (float)(rng_next() % 2000) / 1000.0f - 1.0f;
+        matmul(pool, &scratch, &w, x, n_cols, y); /* warm-up */
+        for (int rep = 0; rep < reps; rep++) {
+            double start = now_seconds();
+            matmul(pool, &scratch, &w, x, n_cols, y);
+            double elapsed = now_seconds() - start;
+            if (best < 0 || elapsed < best)
+                best = elapsed;
+        }
+        matmul_scratch_free(&scratch);
+    }
+    free(data);
+    free(x);
+    free(y);
     return best;
 }
 
 static void bench_decode(threadpool *pool, g4_type type, int64_t n, size_t total_bytes)
 {
     int n_rows = (int)(total_bytes / weight_row_bytes(type, n));
-    double seconds = time_product(pool, type, n, n_rows, 1, 10);
+    double seconds = time_decode(pool, type, n, n_rows, 10);
     double bytes = (double)weight_row_bytes(type, n) * n_rows;
     if (seconds > 0)
         printf("decode  %-5s %5d x %6d x 1    %7.1f MB  %7.2f ms  %6.1f GB/s\n",
@@ -140,13 +165,32 @@ static void bench_decode(threadpool *pool, g4_type type, int64_t n, size_t total
                bytes / seconds / 1e9);
 }
 
-static void bench_prefill(threadpool *pool, g4_type type, int64_t n, int n_rows, int n_cols)
+static void bench_prefill(threadpool *pool, int n_threads, g4_type type, int64_t n_in,
+                          int64_t n_out, int64_t n_cols)
 {
-    double seconds = time_product(pool, type, n, n_rows, n_cols, 3);
-    double flops = 2.0 * (double)n * n_rows * n_cols;
+    double seconds = time_matmul(pool, n_threads, type, n_in, n_out, n_cols, 3);
+    double flops = 2.0 * (double)n_in * (double)n_out * (double)n_cols;
     if (seconds > 0)
         printf("prefill %-5s %5d x %6d x %-4d %7.2f ms  %7.1f GFLOP/s\n", g4_type_name(type),
-               (int)n, n_rows, n_cols, seconds * 1e3, flops / seconds / 1e9);
+               (int)n_in, (int)n_out, (int)n_cols, seconds * 1e3, flops / seconds / 1e9);
+}
+
+/* A few columns at once (verifying drafted tokens) against one: the time ratio. */
+static void bench_small_batches(threadpool *pool, int n_threads, g4_type type, int64_t n_in,
+                                int64_t n_out)
+{
+    double one = time_matmul(pool, n_threads, type, n_in, n_out, 1, 10);
+    if (one <= 0)
+        return;
+    printf("batch   %-5s %5d x %6d x 1    %7.2f ms\n", g4_type_name(type), (int)n_in,
+           (int)n_out, one * 1e3);
+    for (int64_t cols = 2; cols <= 8; cols++) {
+        double seconds = time_matmul(pool, n_threads, type, n_in, n_out, cols, 10);
+        if (seconds > 0)
+            printf("batch   %-5s %5d x %6d x %-4d %7.2f ms  %5.2fx one column\n",
+                   g4_type_name(type), (int)n_in, (int)n_out, (int)cols, seconds * 1e3,
+                   seconds / one);
+    }
 }
 
 /* A plain streaming read of the same size, for the memory-bandwidth ceiling. */
@@ -230,7 +274,10 @@ int main(int argc, char **argv)
     const g4_type prefill_types[] = {G4_TYPE_Q4_0, G4_TYPE_Q8_0, G4_TYPE_Q4_K, G4_TYPE_Q6_K,
                                      G4_TYPE_BF16, G4_TYPE_F32};
     for (size_t i = 0; i < sizeof prefill_types / sizeof prefill_types[0]; i++)
-        bench_prefill(pool, prefill_types[i], 3840, 3840, 512);
+        bench_prefill(pool, n_threads, prefill_types[i], 3840, 3840, 512);
+    bench_prefill(pool, n_threads, G4_TYPE_Q4_0, 3840, 15360, 512);
+    bench_prefill(pool, n_threads, G4_TYPE_Q4_0, 15360, 3840, 512);
+    bench_small_batches(pool, n_threads, G4_TYPE_Q4_0, 3840, 15360);
     threadpool_free(pool);
     return 0;
 }

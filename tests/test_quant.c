@@ -537,10 +537,11 @@ static void check_wide(const cpu_type_ops *ops, const dot_case *k, const uint8_t
         acts[i] = g4_f32_to_bf16(x_raw[i]);
         x_bf16[i] = g4_bf16_to_f32(acts[i]);
     }
+    void *scratch = aligned_alloc(64, CPU_WIDE_SCRATCH_BYTES);
     for (size_t i = 0; i < (size_t)k->n_cols * out_stride; i++)
         got[i] = -12345.0f;
     ops->dot_tile_wide(k->n, rows, row_stride, k->n_rows, acts, (size_t)k->n * sizeof *acts,
-                       k->n_cols, got, out_stride);
+                       k->n_cols, got, out_stride, scratch);
     int bad = 0;
     for (int c = 0; c < k->n_cols; c++) {
         const float *x = x_bf16 + (size_t)c * (size_t)k->n;
@@ -558,6 +559,7 @@ static void check_wide(const cpu_type_ops *ops, const dot_case *k, const uint8_t
     }
     CHECK_MSG(bad == 0, "dot_tile_wide %s n=%lld rows=%d cols=%d: %d wrong",
               g4_type_name(ops->type), (long long)k->n, k->n_rows, k->n_cols, bad);
+    free(scratch);
     free(acts);
     free(x_bf16);
     free(got);
@@ -650,6 +652,11 @@ static void test_dot_shapes(g4_type type, cpu_isa isa)
     test_dot_case(type, isa, (dot_case){long_n, 6, 1, 0, 0, 0});
     test_dot_case(type, isa, (dot_case){long_n, 9, 101, 1, 0, 1});
     test_dot_case(type, isa, (dot_case){small_n, 7, CPU_WIDE_MIN_COLS + 3, 3, 5, 2});
+    /* the wide kernels' remainders: two spans and a partial one, more rows than one
+     * group, columns that do not fill the last micro-tile */
+    if (unit == 32)
+        test_dot_case(type, isa,
+                      (dot_case){2 * CPU_WIDE_SPAN + 3 * unit, CPU_WIDE_ROWS + 6, 23, 0, 0, 0});
 }
 
 static void test_isa(cpu_isa isa)

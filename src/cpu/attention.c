@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "cpu/vec.h"
+
 int64_t attention_scratch_floats(int64_t max_keys, int64_t max_head_dim)
 {
     /* scores, the block's queries in the K type's activation format (at most f32), one V
@@ -84,29 +86,20 @@ static void block_scores(const attention_args *a, const query_block *qb)
 }
 
 /* Masks and normalizes one query's scores into probabilities (0 outside its keys). */
-static void softmax_visible(float *scores, int64_t n_keys, int64_t from, int64_t to)
+static void softmax_visible(const cpu_vec_ops *vec, float *scores, int64_t n_keys,
+                            int64_t from, int64_t to)
 {
-    float max = -INFINITY;
-    for (int64_t j = from; j <= to; j++)
-        max = scores[j] > max ? scores[j] : max;
-    double sum = 0.0;
-    for (int64_t j = from; j <= to; j++) {
-        scores[j] = expf(scores[j] - max);
-        sum += scores[j];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int64_t j = 0; j < n_keys; j++)
-        scores[j] = j >= from && j <= to ? scores[j] * inv : 0.0f;
-}
-
-static void add_scaled(float *restrict y, float p, const float *restrict x, int64_t n)
-{
-    for (int64_t d = 0; d < n; d++)
-        y[d] += p * x[d];
+    int64_t n = to - from + 1;
+    float *visible = scores + from;
+    double sum = vec->exp_shifted(visible, n, vec->max(visible, n));
+    vec->scale(visible, visible, (float)(1.0 / sum), NULL, n);
+    memset(scores, 0, (size_t)from * sizeof *scores);
+    memset(scores + to + 1, 0, (size_t)(n_keys - to - 1) * sizeof *scores);
 }
 
 /* out_c = sum_j p_cj v_j, reading (and dequantizing) each V row once for the block. */
-static void block_values(const attention_args *a, const query_block *qb)
+static void block_values(const attention_args *a, const query_block *qb,
+                         const cpu_vec_ops *vec)
 {
     float *out[ATTENTION_QUERY_BLOCK];
     for (int c = 0; c < qb->n_q; c++) {
@@ -123,7 +116,7 @@ static void block_values(const attention_args *a, const query_block *qb)
         for (int c = 0; c < qb->n_q; c++) {
             float p = qb->scores[(int64_t)c * qb->n_keys + j];
             if (p != 0.0f)
-                add_scaled(out[c], p, v, a->head_dim);
+                vec->axpy(out[c], p, v, a->head_dim);
         }
     }
 }
@@ -146,10 +139,11 @@ static void attention_item(const attention_args *a, int64_t item, float *scratch
     qb.queries = scratch + (int64_t)ATTENTION_QUERY_BLOCK * qb.n_keys;
     qb.v_row = (float *)qb.queries + (int64_t)ATTENTION_QUERY_BLOCK * a->head_dim;
     block_scores(a, &qb);
+    const cpu_vec_ops *vec = cpu_vec_ops_best();
     for (int c = 0; c < qb.n_q; c++)
-        softmax_visible(qb.scores + (int64_t)c * qb.n_keys, qb.n_keys,
+        softmax_visible(vec, qb.scores + (int64_t)c * qb.n_keys, qb.n_keys,
                         first_visible(a, qb.q0 + c) - qb.lo, last_visible(a, qb.q0 + c) - qb.lo);
-    block_values(a, &qb);
+    block_values(a, &qb, vec);
 }
 
 static void attention_worker(void *ctx, int thread, int n_threads)

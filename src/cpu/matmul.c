@@ -4,13 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/half.h"
+#include "cpu/vec.h"
 
 /* Tile sizes: a tile's weight rows (64 × 3840 Q4_0 ≈ 138 KB) and activation columns
  * (64 × 4 KB) stay in L2 while the kernel sweeps them. A wide work item (bf16 kernels)
- * takes more columns, so that each weight row group it dequantizes serves them all. */
-enum { TILE_ROWS = 64, TILE_COLS = 64, WIDE_TILE_COLS = 128, EXACT_TILE_ROWS = 16,
-       MAX_SHARED = 4 };
+ * takes every column, so that its rows are converted to bf16 only once. */
+enum { TILE_ROWS = 64, TILE_COLS = 64, EXACT_TILE_ROWS = 16, MAX_SHARED = 4 };
 
 g4_status matmul_weight_init(matmul_weight *w, const gguf_tensor *tensor, bool exact,
                              g4_err *err)
@@ -45,10 +44,18 @@ static size_t max_act_row_bytes(int64_t n_in)
     return cpu_act_row_bytes(G4_TYPE_BF16, n_in);
 }
 
+/* Each thread's scratch: exact mode's dequantized rows or the bf16 kernels' buffer. */
+static size_t bytes_per_thread(int64_t max_in)
+{
+    size_t exact = (size_t)EXACT_TILE_ROWS * (size_t)max_in * sizeof(float);
+    size_t bytes = exact > CPU_WIDE_SCRATCH_BYTES ? exact : CPU_WIDE_SCRATCH_BYTES;
+    return (bytes + 63) / 64 * 64;
+}
+
 uint64_t matmul_scratch_bytes(int64_t max_in, int64_t max_tokens, int n_threads)
 {
     return (uint64_t)max_act_row_bytes(max_in) * (uint64_t)max_tokens +
-           (uint64_t)n_threads * EXACT_TILE_ROWS * (uint64_t)max_in * sizeof(float);
+           (uint64_t)n_threads * bytes_per_thread(max_in);
 }
 
 g4_status matmul_scratch_init(matmul_scratch *s, int64_t max_in, int64_t max_tokens,
@@ -56,11 +63,10 @@ g4_status matmul_scratch_init(matmul_scratch *s, int64_t max_in, int64_t max_tok
 {
     memset(s, 0, sizeof *s);
     s->acts_bytes = max_act_row_bytes(max_in) * (size_t)max_tokens;
-    s->dequant_floats_per_thread = (size_t)EXACT_TILE_ROWS * (size_t)max_in;
+    s->bytes_per_thread = bytes_per_thread(max_in);
     s->acts = aligned_alloc(64, (s->acts_bytes + 63) / 64 * 64);
-    s->dequant = aligned_alloc(64, (s->dequant_floats_per_thread * (size_t)n_threads *
-                                        sizeof(float) + 63) / 64 * 64);
-    if (!s->acts || !s->dequant) {
+    s->per_thread = aligned_alloc(64, s->bytes_per_thread * (size_t)n_threads);
+    if (!s->acts || !s->per_thread) {
         matmul_scratch_free(s);
         return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory for matmul buffers");
     }
@@ -70,7 +76,7 @@ g4_status matmul_scratch_init(matmul_scratch *s, int64_t max_in, int64_t max_tok
 void matmul_scratch_free(matmul_scratch *s)
 {
     free(s->acts);
-    free(s->dequant);
+    free(s->per_thread);
     memset(s, 0, sizeof *s);
 }
 
@@ -93,9 +99,7 @@ static void convert_rows(void *ctx, int thread, int n_threads)
 
 static void to_bf16_row(const float *x, void *out, int64_t n)
 {
-    uint16_t *bf16 = out;
-    for (int64_t i = 0; i < n; i++)
-        bf16[i] = g4_f32_to_bf16(x[i]);
+    cpu_vec_ops_best()->to_bf16(x, out, n);
 }
 
 typedef struct product_job {
@@ -104,15 +108,15 @@ typedef struct product_job {
     int n_weights;
     const void *acts;
     size_t act_stride;
-    bool wide;        /* dot_tile_wide on bf16 activations */
+    bool wide;        /* dot_tile_wide on bf16 activations, with the thread's scratch */
     int64_t tile_cols; /* columns of one work item */
     int64_t n_tokens;
     int64_t col_blocks;
     int64_t first_item[MAX_SHARED];   /* index of each weight's first tile */
     int64_t n_items;
     atomic_llong next_item;
-    float *dequant;
-    size_t dequant_floats_per_thread;
+    uint8_t *per_thread;
+    size_t bytes_per_thread;
 } product_job;
 
 static int64_t tile_rows(const matmul_weight *w)
@@ -124,7 +128,7 @@ static int64_t tile_rows(const matmul_weight *w)
 static void product_tile_exact(const product_job *job, const matmul_weight *w, int64_t row0,
                                int n_rows, int64_t col0, int n_cols, float *y, int thread)
 {
-    float *rows = job->dequant + (size_t)thread * job->dequant_floats_per_thread;
+    float *rows = (float *)(job->per_thread + (size_t)thread * job->bytes_per_thread);
     for (int r = 0; r < n_rows; r++)
         matmul_weight_row(w, row0 + r, rows + (size_t)r * (size_t)w->n_in);
     const cpu_type_ops *f32 = cpu_type_ops_best(G4_TYPE_F32);
@@ -150,10 +154,16 @@ static void product_tile(const product_job *job, int64_t item, int thread)
         product_tile_exact(job, w, row0, n_rows, col0, n_cols, y, thread);
         return;
     }
-    (job->wide ? w->ops->dot_tile_wide : w->ops->dot_tile)(
-        w->n_in, (const char *)w->data + (size_t)row0 * w->row_bytes, w->row_bytes, n_rows,
-        (const char *)job->acts + (size_t)col0 * job->act_stride, job->act_stride, n_cols,
-        y + col0 * w->n_out + row0, (size_t)w->n_out);
+    const void *rows = (const char *)w->data + (size_t)row0 * w->row_bytes;
+    const void *acts = (const char *)job->acts + (size_t)col0 * job->act_stride;
+    float *out = y + col0 * w->n_out + row0;
+    if (job->wide)
+        w->ops->dot_tile_wide(w->n_in, rows, w->row_bytes, n_rows, acts, job->act_stride,
+                              n_cols, out, (size_t)w->n_out,
+                              job->per_thread + (size_t)thread * job->bytes_per_thread);
+    else
+        w->ops->dot_tile(w->n_in, rows, w->row_bytes, n_rows, acts, job->act_stride, n_cols,
+                         out, (size_t)w->n_out);
 }
 
 static void product_worker(void *ctx, int thread, int n_threads)
@@ -208,10 +218,10 @@ void matmul_shared_input(threadpool *pool, matmul_scratch *s, const matmul_weigh
         .n_weights = n_weights,
         .n_tokens = n_tokens,
         .wide = uses_wide(ws[0], n_tokens),
-        .dequant = s->dequant,
-        .dequant_floats_per_thread = s->dequant_floats_per_thread,
+        .per_thread = s->per_thread,
+        .bytes_per_thread = s->bytes_per_thread,
     };
-    job.tile_cols = job.wide ? WIDE_TILE_COLS : TILE_COLS;
+    job.tile_cols = job.wide ? n_tokens : TILE_COLS;
     job.col_blocks = (n_tokens + job.tile_cols - 1) / job.tile_cols;
     g4_type act_type = activation_type(ws[0], n_tokens);
     if (act_type != G4_TYPE_F32) {

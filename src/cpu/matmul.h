@@ -32,8 +32,9 @@ g4_status matmul_weight_init(matmul_weight *w, const gguf_tensor *tensor, bool e
 typedef struct matmul_scratch {
     void *acts;             /* activations converted for the kernels */
     size_t acts_bytes;
-    float *dequant;         /* per-thread dequantized weight tiles (exact mode) */
-    size_t dequant_floats_per_thread;
+    void *per_thread;       /* each thread's share: dequantized weight tiles (exact mode)
+                               or the bf16 kernels' scratch */
+    size_t bytes_per_thread;
 } matmul_scratch;
 
 g4_status matmul_scratch_init(matmul_scratch *s, int64_t max_in, int64_t max_tokens,

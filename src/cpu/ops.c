@@ -2,23 +2,17 @@
 
 #include <math.h>
 
+#include "cpu/vec.h"
+
 void rmsnorm_rows(float *out, const float *x, const float *gamma, int64_t n_rows,
                   int64_t dim, float eps)
 {
+    const cpu_vec_ops *vec = cpu_vec_ops_best();
     for (int64_t r = 0; r < n_rows; r++) {
         const float *xr = x + r * dim;
         float *yr = out + r * dim;
-        double sum = 0.0;
-        for (int64_t i = 0; i < dim; i++)
-            sum += (double)xr[i] * xr[i];
-        float inv = (float)(1.0 / sqrt(sum / (double)dim + eps));
-        if (gamma) {
-            for (int64_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * inv * gamma[i];
-        } else {
-            for (int64_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * inv;
-        }
+        double sum = vec->sum_squares(xr, dim);
+        vec->scale(yr, xr, (float)(1.0 / sqrt(sum / (double)dim + eps)), gamma, dim);
     }
 }
 
@@ -69,33 +63,9 @@ void rope_apply(float *x, int64_t n_heads, int64_t head_dim, const float *cos_t,
     }
 }
 
-/* exp(x) for x <= 0 by range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial
- * (relative error about 2e-7), written branch-free so that loops over it vectorize. */
-static inline float exp_nonpositive(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    float n = floorf(x * 1.44269504f + 0.5f);
-    float r = x - n * 0.693145752f - n * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
-                     r * (0.00833335147f + r * 0.00138878031f)))));
-    union { float f; int32_t i; } scale = {.i = ((int32_t)n + 127) << 23};
-    return p * scale.f;
-}
-
-/* gelu_tanh(g) = 0.5 g (1 + tanh(u)) = g / (1 + exp(-2u)), u = sqrt(2/pi)(g + 0.044715 g^3),
- * evaluated with exp of a non-positive argument on either side to stay finite. */
-static inline float gelu_tanh(float g)
-{
-    float u = 0.7978845608028654f * (g + 0.044715f * g * g * g);
-    float e = exp_nonpositive(-2.0f * fabsf(u));
-    float sigmoid = u >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    return g * sigmoid;
-}
-
 void gelu_mul(float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        gate[i] = gelu_tanh(gate[i]) * up[i];
+    cpu_vec_ops_best()->gelu_mul(gate, up, n);
 }
 
 void softcap(float *x, int64_t n, float cap)

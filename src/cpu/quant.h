@@ -83,10 +83,11 @@ typedef struct cpu_type_ops {
                      const void *acts, size_t act_stride, int n_cols, float *out,
                      size_t out_stride);
     /* The same product for many columns (at least CPU_WIDE_MIN_COLS), activations given as
-     * bf16 rows, when a faster way exists for them; else NULL. */
+     * bf16 rows, when a faster way exists for them; else NULL. scratch: the calling
+     * thread's CPU_WIDE_SCRATCH_BYTES, 64-byte aligned. */
     void (*dot_tile_wide)(int64_t n, const void *rows, size_t row_stride, int n_rows,
                           const void *acts, size_t act_stride, int n_cols, float *out,
-                          size_t out_stride);
+                          size_t out_stride, void *scratch);
 } cpu_type_ops;
 
 /* Kernels of a weight type (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) for an
@@ -151,6 +152,11 @@ enum { CPU_TILE_MAX_ROWS = 4, CPU_TILE_MAX_COLS = 8 };
  * on AVX-512 with BF16, Q4_0/Q8_0 weights (scaled) rounded to bf16 against bf16
  * activations, so each product is within 2^-9 of the exact one with those activations. */
 enum { CPU_WIDE_MIN_COLS = 16 };
+
+/* dot_tile_wide converts up to CPU_WIDE_ROWS weight rows x CPU_WIDE_SPAN elements at a
+ * time into its scratch (256 KiB: a share of L2). */
+enum { CPU_WIDE_ROWS = 64, CPU_WIDE_SPAN = 2048 };
+#define CPU_WIDE_SCRATCH_BYTES ((size_t)CPU_WIDE_ROWS * CPU_WIDE_SPAN * sizeof(uint16_t))
 
 /* Activation bytes of one column chunk: a share of L2. */
 enum { CPU_TILE_CHUNK_BYTES = 384 * 1024 };

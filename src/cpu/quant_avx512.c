@@ -638,13 +638,14 @@ TILING_4(bf16, sizeof(float), 1)
 
 /* ---- Q4_0 / Q8_0 weights x many columns, through bf16 ------------------------------------
  * With many activation columns (prefill) the integer kernels are bound by the per-block
- * scaling (dpbusd, convert, multiply, add for every 64 products). Here each group of 4
- * weight rows is dequantized once, scale applied, to bf16, and vdpbf16ps against the bf16
- * activation rows does 32 products per instruction with nothing else in the inner loop.
- * The dot length is cut into spans of BF16_SPAN elements: a span of every column stays in
- * L2 while all row groups sweep it, and each row group's span is dequantized once. */
+ * scaling (dpbusd, convert, multiply, add for every 64 products). Here the weights are
+ * dequantized, scale applied, to bf16 once, and vdpbf16ps against the bf16 activation rows
+ * does 32 products per instruction with nothing else in the inner loop. The dot length is
+ * cut into spans of CPU_WIDE_SPAN elements: a span of up to CPU_WIDE_ROWS rows is
+ * dequantized into the caller's scratch (it stays in L2), then every column sweeps it,
+ * SPAN_COLS columns at a time, whose span stays in L1 while all the rows pass. */
 
-enum { BF16_SPAN = 2048 };
+enum { SPAN_ROWS = 4, SPAN_COLS = 6 };
 
 /* 32 bf16 values of one block, scale applied. */
 static ALWAYS_INLINE __m512bh block_to_bf16(const uint8_t *block, q32_weights kind)
@@ -668,23 +669,27 @@ static ALWAYS_INLINE __m512bh load_bf16(const uint8_t *p)
     return (__m512bh)_mm512_loadu_si512(p);
 }
 
-/* One span of 4 rows (w) against cols activation columns from element k0; adds into out
- * unless first. */
-static ALWAYS_INLINE void span_micro(const __m512bh *w, const uint8_t *acts, size_t act_stride,
-                                     int64_t k0, int64_t blocks, int cols, int n_rows,
+/* SPAN_ROWS rows of a span (w, blocks apart) against cols activation columns from element
+ * k0; writes n_rows of them into out, adding unless first. */
+static ALWAYS_INLINE void span_micro(const __m512bh *w, int64_t blocks, const uint8_t *acts,
+                                     size_t act_stride, int64_t k0, int cols, int n_rows,
                                      float *out, size_t out_stride, bool first)
 {
-    __m512 acc[4][4];
-    for (int r = 0; r < 4; r++)
+    __m512 acc[SPAN_ROWS][SPAN_COLS];
+    for (int r = 0; r < SPAN_ROWS; r++)
         for (int c = 0; c < cols; c++)
             acc[r][c] = _mm512_setzero_ps();
     const uint8_t *a = acts + (size_t)k0 * sizeof(uint16_t);
-    for (int64_t b = 0; b < blocks; b++)
-        for (int c = 0; c < cols; c++) {
-            __m512bh x = load_bf16(a + (size_t)c * act_stride + (size_t)b * 64);
-            for (int r = 0; r < 4; r++)
-                acc[r][c] = _mm512_dpbf16_ps(acc[r][c], w[(int64_t)r * blocks + b], x);
+    for (int64_t b = 0; b < blocks; b++) {
+        __m512bh x[SPAN_COLS];
+        for (int c = 0; c < cols; c++)
+            x[c] = load_bf16(a + (size_t)c * act_stride + (size_t)b * 64);
+        for (int r = 0; r < SPAN_ROWS; r++) {
+            __m512bh row = w[(int64_t)r * blocks + b];
+            for (int c = 0; c < cols; c++)
+                acc[r][c] = _mm512_dpbf16_ps(acc[r][c], row, x[c]);
         }
+    }
     for (int c = 0; c < cols; c++)
         for (int r = 0; r < n_rows; r++) {
             float sum = _mm512_reduce_add_ps(acc[r][c]);
@@ -693,39 +698,54 @@ static ALWAYS_INLINE void span_micro(const __m512bh *w, const uint8_t *acts, siz
         }
 }
 
-static void span_micro_cols(const __m512bh *w, const uint8_t *acts, size_t act_stride,
-                            int64_t k0, int64_t blocks, int cols, int n_rows, float *out,
+static void span_micro_cols(const __m512bh *w, int64_t blocks, const uint8_t *acts,
+                            size_t act_stride, int64_t k0, int cols, int n_rows, float *out,
                             size_t out_stride, bool first)
 {
+#define SPAN_MICRO(k)                                                                             span_micro(w, blocks, acts, act_stride, k0, k, n_rows, out, out_stride, first)
+    _Static_assert(SPAN_COLS == 6, "one case per column count");
     switch (cols) {
-    case 1: span_micro(w, acts, act_stride, k0, blocks, 1, n_rows, out, out_stride, first); return;
-    case 2: span_micro(w, acts, act_stride, k0, blocks, 2, n_rows, out, out_stride, first); return;
-    case 3: span_micro(w, acts, act_stride, k0, blocks, 3, n_rows, out, out_stride, first); return;
-    default: span_micro(w, acts, act_stride, k0, blocks, 4, n_rows, out, out_stride, first);
+    case 1: SPAN_MICRO(1); return;
+    case 2: SPAN_MICRO(2); return;
+    case 3: SPAN_MICRO(3); return;
+    case 4: SPAN_MICRO(4); return;
+    case 5: SPAN_MICRO(5); return;
+    default: SPAN_MICRO(SPAN_COLS); return;
+    }
+#undef SPAN_MICRO
+}
+
+/* Up to CPU_WIDE_ROWS rows against all columns, span by span. */
+static void q32_bf16_row_group(q32_weights kind, int64_t n, const uint8_t *rows,
+                               size_t row_stride, int n_rows, const uint8_t *acts,
+                               size_t act_stride, int n_cols, float *out, size_t out_stride,
+                               __m512bh *w)
+{
+    int padded = (n_rows + SPAN_ROWS - 1) / SPAN_ROWS * SPAN_ROWS;
+    for (int64_t k0 = 0; k0 < n; k0 += CPU_WIDE_SPAN) {
+        int64_t span = n - k0 < CPU_WIDE_SPAN ? n - k0 : CPU_WIDE_SPAN, blocks = span / 32;
+        for (int r = 0; r < padded; r++) /* rows past the end repeat the last real one */
+            span_to_bf16(rows + (size_t)(r < n_rows ? r : n_rows - 1) * row_stride, kind, k0,
+                         span, w + (int64_t)r * blocks);
+        for (int c0 = 0; c0 < n_cols; c0 += SPAN_COLS)
+            for (int r0 = 0; r0 < n_rows; r0 += SPAN_ROWS)
+                span_micro_cols(w + (int64_t)r0 * blocks, blocks,
+                                acts + (size_t)c0 * act_stride, act_stride, k0,
+                                n_cols - c0 < SPAN_COLS ? n_cols - c0 : SPAN_COLS,
+                                n_rows - r0 < SPAN_ROWS ? n_rows - r0 : SPAN_ROWS,
+                                out + (size_t)c0 * out_stride + (size_t)r0, out_stride,
+                                k0 == 0);
     }
 }
 
 static void q32_bf16_dot_tile(q32_weights kind, int64_t n, const void *rows, size_t row_stride,
                               int n_rows, const void *acts, size_t act_stride, int n_cols,
-                              float *out, size_t out_stride)
+                              float *out, size_t out_stride, void *scratch)
 {
-    __m512bh w[4 * (BF16_SPAN / 32)];
-    const uint8_t *row_bytes = rows, *act_bytes = acts;
-    for (int64_t k0 = 0; k0 < n; k0 += BF16_SPAN) {
-        int64_t span = n - k0 < BF16_SPAN ? n - k0 : BF16_SPAN, blocks = span / 32;
-        for (int r0 = 0; r0 < n_rows; r0 += 4) {
-            int tile_rows = n_rows - r0 < 4 ? n_rows - r0 : 4;
-            for (int r = 0; r < 4; r++) /* rows past the end repeat the last real one */
-                span_to_bf16(row_bytes +
-                                 (size_t)(r0 + (r < tile_rows ? r : tile_rows - 1)) * row_stride,
-                             kind, k0, span, w + (int64_t)r * blocks);
-            for (int c0 = 0; c0 < n_cols; c0 += 4)
-                span_micro_cols(w, act_bytes + (size_t)c0 * act_stride, act_stride, k0, blocks,
-                                n_cols - c0 < 4 ? n_cols - c0 : 4, tile_rows,
-                                out + (size_t)c0 * out_stride + (size_t)r0, out_stride,
-                                k0 == 0);
-        }
-    }
+    for (int r0 = 0; r0 < n_rows; r0 += CPU_WIDE_ROWS)
+        q32_bf16_row_group(kind, n, (const uint8_t *)rows + (size_t)r0 * row_stride,
+                           row_stride, n_rows - r0 < CPU_WIDE_ROWS ? n_rows - r0 : CPU_WIDE_ROWS,
+                           acts, act_stride, n_cols, out + r0, out_stride, scratch);
 }
 
 #define Q32_TILING(name, kind)                                                               \
@@ -740,10 +760,11 @@ static void q32_bf16_dot_tile(q32_weights kind, int64_t n, const void *rows, siz
     }                                                                                         \
     static void dot_tile_wide_##name(int64_t n, const void *rows, size_t row_stride,          \
                                      int n_rows, const void *acts, size_t act_stride,         \
-                                     int n_cols, float *out, size_t out_stride)               \
+                                     int n_cols, float *out, size_t out_stride,               \
+                                     void *scratch)                                           \
     {                                                                                         \
         q32_bf16_dot_tile(kind, n, rows, row_stride, n_rows, acts, act_stride, n_cols, out,   \
-                          out_stride);                                                        \
+                          out_stride, scratch);                                               \
     }
 
 Q32_TILING(q4_0, WEIGHTS_Q4_0)

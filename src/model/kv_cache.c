@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/half.h"
+#include "cpu/vec.h"
 
 static int64_t layer_capacity(const gemma4_layer *ly, int64_t window, int64_t n_ctx,
                               int64_t n_batch)
@@ -95,12 +95,9 @@ void kv_cache_free(kv_cache *kv)
 static void store_row(const kv_cache *kv, const kv_layer *layer, const float *x, uint8_t *out)
 {
     switch (kv->type) {
-    case G4_TYPE_F16: {
-        uint16_t *halves = (uint16_t *)out;
-        for (int64_t i = 0; i < layer->n_head_kv * layer->head_dim; i++)
-            halves[i] = g4_f32_to_half(x[i]);
+    case G4_TYPE_F16:
+        cpu_vec_ops_best()->to_half(x, (uint16_t *)out, layer->n_head_kv * layer->head_dim);
         return;
-    }
     case G4_TYPE_Q8_0:
         for (int64_t h = 0; h < layer->n_head_kv; h++)
             kv->ops->quantize_act(x + h * layer->head_dim, out + h * layer->head_bytes,
