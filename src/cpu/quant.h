@@ -4,6 +4,7 @@
 #ifndef G4_CPU_QUANT_H
 #define G4_CPU_QUANT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -158,8 +159,11 @@ enum { CPU_WIDE_MIN_COLS = 16 };
 enum { CPU_WIDE_ROWS = 64, CPU_WIDE_SPAN = 2048 };
 #define CPU_WIDE_SCRATCH_BYTES ((size_t)CPU_WIDE_ROWS * CPU_WIDE_SPAN * sizeof(uint16_t))
 
-/* Activation bytes of one column chunk: a share of L2. */
-enum { CPU_TILE_CHUNK_BYTES = 384 * 1024 };
+/* Activation bytes of one column chunk: a share of L2. With few columns (a decode step
+ * verifying drafted tokens) the Q4_0/Q8_0 kernels' expanded activations are kept to a
+ * share of L1 instead: a tile's weights are then re-read from L2 for each chunk, which is
+ * cheaper than the micro-kernels reading every activation from L2. */
+enum { CPU_TILE_CHUNK_BYTES = 384 * 1024, CPU_TILE_L1_CHUNK_BYTES = 32 * 1024 };
 
 typedef struct cpu_micro_tile {
     int64_t n;
@@ -170,6 +174,7 @@ typedef struct cpu_micro_tile {
     size_t act_stride;
     float *out;
     size_t out_stride;
+    bool stream; /* the first pass over these rows: prefetch the next tile's rows */
 } cpu_micro_tile;
 
 /* Computes rows_per_tile x nc outputs; table entry nc - 1 handles nc columns. */

@@ -105,7 +105,7 @@ static ALWAYS_INLINE void float_step(const cpu_micro_tile *t, __m256 acc[][COLS]
     __m256 w[ROWS];
     for (int r = 0; r < ROWS; r++) {
         size_t weight_bytes = kind == WEIGHTS_F32 ? 4 : 2;
-        if (cols == 1)
+        if (t->stream)
             prefetch_ahead(t, t->rows[r] + (size_t)i * weight_bytes, 8 * weight_bytes, ROWS);
         w[r] = load_float_weights(t->rows[r], i, kind);
     }
@@ -185,7 +185,7 @@ static ALWAYS_INLINE void q32_step(const cpu_micro_tile *t, __m256 acc[][COLS], 
     const size_t wbytes = kind == WEIGHTS_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
     q32_block w[ROWS];
     for (int r = 0; r < ROWS; r++) {
-        if (cols == 1)
+        if (t->stream)
             prefetch_ahead(t, t->rows[r] + (size_t)b * wbytes, wbytes, ROWS);
         w[r] = q32_load_weights(t->rows[r] + (size_t)b * wbytes, kind);
     }
@@ -297,7 +297,7 @@ static ALWAYS_INLINE void k_block_step(const cpu_micro_tile *t, __m256 acc[], in
                                        k_weights kind, int64_t b)
 {
     const uint8_t *bytes = t->rows[0] + (size_t)b * k_block_bytes(kind);
-    if (cols == 1)
+    if (t->stream)
         prefetch_ahead(t, bytes, k_block_bytes(kind), 2);
     uint32_t words[4]; /* Q4_K/Q5_K: 8 scales then 8 mins */
     const uint8_t *scale_bytes;

@@ -121,7 +121,7 @@ static ALWAYS_INLINE void float_step(const cpu_micro_tile *t, __m512 acc[][CPU_T
     __m512 w[4];
     for (int r = 0; r < 4; r++) {
         size_t bytes = 16 * float_weight_bytes(kind);
-        if (cols == 1)
+        if (t->stream)
             prefetch_ahead(t, t->rows[r] + (size_t)i * float_weight_bytes(kind), bytes, 4);
         w[r] = load_float_weights(t->rows[r], i, kind, mask);
     }
@@ -339,7 +339,7 @@ static ALWAYS_INLINE void q32_step(const cpu_micro_tile *t, __m512 acc[][CPU_TIL
     q32_pair w[4];
     for (int r = 0; r < 4; r++) {
         const uint8_t *block = t->rows[r] + (size_t)b * wbytes;
-        if (cols == 1)
+        if (t->stream)
             prefetch_ahead(t, block, 2 * wbytes, 4);
         w[r] = q32_weight_pair(block, kind, reach);
     }
@@ -373,7 +373,8 @@ static ALWAYS_INLINE void q32_dot_tile(q32_weights kind, const cpu_tiling *tilin
 {
     int64_t n_blocks = n / 32, n_steps = (n_blocks + 1) / 2;
     size_t column_bytes = (size_t)n_steps * sizeof(q32_act_step);
-    size_t chunk_cols = column_bytes ? CPU_TILE_CHUNK_BYTES / column_bytes : (size_t)n_cols;
+    size_t budget = n_cols < CPU_WIDE_MIN_COLS ? CPU_TILE_L1_CHUNK_BYTES : CPU_TILE_CHUNK_BYTES;
+    size_t chunk_cols = column_bytes ? budget / column_bytes : (size_t)n_cols;
     if (chunk_cols < (size_t)tiling->cols_per_tile)
         chunk_cols = (size_t)tiling->cols_per_tile;
     if (chunk_cols > (size_t)n_cols)
@@ -548,7 +549,7 @@ static ALWAYS_INLINE void k_micro(const cpu_micro_tile *t, int cols, k_weights k
     const size_t wbytes = k_block_bytes(kind);
     for (int64_t b = 0; b < t->n / QK_K; b++) {
         k_block kb;
-        if (cols == 1)
+        if (t->stream)
             prefetch_ahead(t, t->rows[0] + (size_t)b * wbytes, wbytes, 2);
         k_decode(t->rows[0] + (size_t)b * wbytes, kind, &kb);
         for (int c = 0; c < cols; c++) {

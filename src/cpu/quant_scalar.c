@@ -426,6 +426,7 @@ void cpu_tile_run(const cpu_tiling *tiling, int64_t n, const void *rows, size_t 
             for (int c = c0; c < c_end; c += tiling->cols_per_tile) {
                 int nc = c_end - c < tiling->cols_per_tile ? c_end - c : tiling->cols_per_tile;
                 tile.acts = act_bytes + (size_t)c * act_stride;
+                tile.stream = c == 0;
                 tile.out = out + (size_t)c * out_stride + (size_t)r0;
                 tiling->by_cols[nc - 1](&tile);
             }
