@@ -7,7 +7,7 @@ seconds=${1:-60}
 scripts/deps.sh
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DG4_FUZZ=ON -DG4_SANITIZE=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
-for name in fuzz_gguf fuzz_tokenizer fuzz_chat fuzz_image fuzz_audio fuzz_server; do
+for name in fuzz_gguf fuzz_tokenizer fuzz_chat fuzz_image fuzz_audio fuzz_server fuzz_drafter; do
   corpus=$(mktemp -d)
   cp fuzz/corpus/"${name#fuzz_}"/* "$corpus"/
   echo "fuzzing $name for ${seconds}s"
