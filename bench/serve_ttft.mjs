@@ -12,6 +12,14 @@ const words = ['alpha', 'river', 'stone', 'light', 'green', 'house', 'water', 'm
 const system = (salt) =>
   Array.from({ length: tokens - 30 }, (_, i) => words[(i * 7 + salt) % words.length]).join(' ');
 
+async function waitUntilLoaded() {
+  for (;;) {
+    const res = await fetch(`${base}/health`).catch(() => null);
+    if (res?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function firstToken(systemText, question) {
   const t0 = performance.now();
   const res = await fetch(`${base}/v1/chat/completions`, {
@@ -22,6 +30,7 @@ async function firstToken(systemText, question) {
       max_tokens: 1, temperature: 0, stream: true, stream_options: { include_usage: true },
     }),
   });
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let text = '', first = null;
@@ -35,6 +44,7 @@ async function firstToken(systemText, question) {
   return { seconds: ((first ?? performance.now()) - t0) / 1000, usage };
 }
 
+await waitUntilLoaded();
 const a = await firstToken(system(0), 'What is the first word?');
 const b = await firstToken(system(0), 'What is the last word?');
 const c = await firstToken(system(3), 'What is the first word?');

@@ -1,5 +1,6 @@
-/* The server's scheduler: jobs decoded together on a few slots (joining as others finish)
- * produce exactly what g4_generate produces for each alone; a finished slot's cache serves
+/* The server's scheduler: jobs decoded together on a few slots (joining as others finish,
+ * their prompts read a few tokens per pass between decode steps) produce exactly what
+ * g4_generate produces for each alone; a finished slot's cache serves
  * a repeated prompt; cancelling stops a job; a full queue refuses. Exact f32 math, so that
  * equal means equal. */
 #include <stdlib.h>
@@ -9,10 +10,11 @@
 #include "reference.h"
 #include "server/scheduler.h"
 
-enum { N_JOBS = 5, N_SLOTS = 3, CTX = 128 };
+enum { N_JOBS = 5, N_SLOTS = 3, CTX = 128, BATCH = 4 };
 
-static const char *const prompts[N_JOBS] = {"Hello", "The sky is", "One two three",
-                                            "Bonjour tout le monde", "Le chat"};
+static const char *const prompts[N_JOBS] = {
+    "Hello", "The sky is blue because the air scatters", "One two three four five six",
+    "Bonjour tout le monde", "Le chat"};
 static const int32_t max_tokens[N_JOBS] = {9, 12, 7, 10, 11};
 
 static g4_session_params session_params(void)
@@ -20,6 +22,7 @@ static g4_session_params session_params(void)
     g4_session_params sp;
     g4_session_params_init(&sp);
     sp.n_ctx = CTX;
+    sp.n_batch = BATCH; /* prompts are read in passes, decode steps run in between */
     sp.kv_type = G4_KV_F32;
     return sp;
 }

@@ -326,19 +326,37 @@ g4_status g4_session_decode(g4_session *session, const int32_t *ids, size_t n,
     return api_report(&err);
 }
 
+static g4_status check_input_start(const g4_session *s, const g4_input *input, size_t first,
+                                   g4_err *err)
+{
+    if (first > input->n || inside_block(input, first))
+        return g4_fail(err, G4_ERR_INVALID_ARG, "cannot start decoding at position %zu of "
+                       "the input", first);
+    if (first != g4_session_position(s))
+        return g4_fail(err, G4_ERR_INVALID_ARG, "the session holds %u tokens but decoding "
+                       "would start at input position %zu", g4_session_position(s), first);
+    return G4_OK;
+}
+
 g4_status g4_session_decode_input(g4_session *session, const g4_input *input, size_t first,
                                   float *all_logits)
 {
     g4_err err = {0};
-    if (first > input->n || inside_block(input, first))
-        g4_fail(&err, G4_ERR_INVALID_ARG, "cannot start decoding at position %zu of the "
-                "input", first);
-    else if (first != g4_session_position(session))
-        g4_fail(&err, G4_ERR_INVALID_ARG, "the session holds %u tokens but decoding would "
-                "start at input position %zu", g4_session_position(session), first);
-    else
+    if (check_input_start(session, input, first, &err) == G4_OK)
         decode_feed(session, &(feed){input->ids, input, first, input->n}, all_logits, &err);
     return api_report(&err);
+}
+
+g4_status session_decode_input_pass(g4_session *session, const g4_input *input, size_t first,
+                                    size_t *next, g4_err *err)
+{
+    feed f = {input->ids, input, first, input->n};
+    size_t end = first;
+    if (check_input_start(session, input, first, err) != G4_OK ||
+        chunk_end(session, &f, first, &end, err) != G4_OK)
+        return err->code;
+    f.end = *next = end;
+    return decode_feed(session, &f, NULL, err);
 }
 
 const float *g4_session_logits(const g4_session *session)

@@ -28,6 +28,12 @@ gemma4_state_sizes session_sizes(const g4_model *model, const g4_session_params 
  * changing the session (the server picks the session sharing the longest prefix). */
 size_t session_shared_input(const g4_session *session, const g4_input *input);
 
+/* Feeds one forward pass of the input from position first (at most n_batch positions,
+ * never splitting an image) and sets *next to where the following pass starts: a long
+ * prompt read a pass at a time, so that other sessions' steps can run in between. */
+g4_status session_decode_input_pass(g4_session *session, const g4_input *input, size_t first,
+                                    size_t *next, g4_err *err);
+
 /* Captures the residual stream of the next decode call into buf, which must hold
  * (n_layer + 1) * n * n_embd floats for a call of n <= n_batch tokens; NULL stops. */
 void session_capture_hidden(g4_session *session, float *buf);

@@ -14,6 +14,8 @@ typedef struct slot {
     job *job;               /* NULL: free */
     text_pipe pipe;
     g4_generate_params gen; /* the pipe's view of the job */
+    bool prefilling;        /* the prompt is being read, a pass per engine round */
+    size_t prefill_next;    /* the prompt position the next pass starts at */
     int32_t generated;
     uint64_t last_used;
 } slot;
@@ -97,7 +99,7 @@ static void token_logprobs(const float *logits, int32_t vocab, int32_t id, int n
         keep_top(out, n_top, v, logits[v] - log_z);
 }
 
-/* Feeds the job's prompt after what the slot's cache already holds. */
+/* Prepares the slot for its new job: keeps what its cache shares with the prompt. */
 static void start_job(scheduler *s, slot *sl)
 {
     job *j = sl->job;
@@ -119,23 +121,40 @@ static void start_job(scheduler *s, slot *sl)
     }
     size_t kept = g4_session_reuse_input(sl->session, j->input);
     job_start(j, (uint32_t)kept);
-    double t0 = job_now();
-    g4_status st = g4_sampler_new(&j->sampling, g4_model_vocab_size(s->model), &sl->sampler);
-    if (st == G4_OK)
-        st = g4_session_decode_input(sl->session, j->input, kept, NULL);
-    if (st != G4_OK) {
-        end_job(s, sl, JOB_FINISH_ERROR, st, g4_last_error());
+    if (g4_sampler_new(&j->sampling, g4_model_vocab_size(s->model), &sl->sampler) != G4_OK) {
+        end_job(s, sl, JOB_FINISH_ERROR, G4_ERR_INVALID_ARG, g4_last_error());
         return;
     }
-    const int32_t *ids = g4_input_tokens(j->input);
-    for (size_t i = 0; i < g4_input_n_tokens(j->input); i++)
-        g4_sampler_accept(sl->sampler, ids[i]);
+    sl->prefilling = true;
+    sl->prefill_next = kept;
     pthread_mutex_lock(&s->lock);
-    s->stats.prefill_seconds += job_now() - t0;
-    s->stats.prompt_tokens += g4_input_n_tokens(j->input) - kept;
     s->stats.cached_tokens += kept;
     s->stats.prefix_hits += kept > 0;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* Reads one pass of the slot's prompt; after the last, the job starts generating. */
+static void prefill_step(scheduler *s, slot *sl)
+{
+    job *j = sl->job;
+    g4_err err = {0};
+    size_t first = sl->prefill_next;
+    double t0 = job_now();
+    if (session_decode_input_pass(sl->session, j->input, first, &sl->prefill_next, &err) !=
+        G4_OK) {
+        end_job(s, sl, JOB_FINISH_ERROR, err.code, err.msg);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stats.prefill_seconds += job_now() - t0;
+    s->stats.prompt_tokens += sl->prefill_next - first;
+    pthread_mutex_unlock(&s->lock);
+    if (sl->prefill_next < g4_input_n_tokens(j->input))
+        return;
+    sl->prefilling = false;
+    const int32_t *ids = g4_input_tokens(j->input);
+    for (size_t i = 0; i < g4_input_n_tokens(j->input); i++)
+        g4_sampler_accept(sl->sampler, ids[i]);
     if (j->max_tokens == 0 || g4_session_position(sl->session) >= g4_session_n_ctx(sl->session))
         end_job(s, sl, JOB_FINISH_LENGTH, G4_OK, NULL);
 }
@@ -178,7 +197,7 @@ static bool sample_next(scheduler *s, slot *sl, int32_t *next)
     return true;
 }
 
-/* One token for every running job, decoded together. */
+/* One token for every job past its prompt, decoded together. */
 static void decode_step(scheduler *s)
 {
     int n = 0, sampled = 0;
@@ -186,7 +205,7 @@ static void decode_step(scheduler *s)
     for (int i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
         int32_t before = sl->generated;
-        if (sl->job && sample_next(s, sl, &s->batch_ids[n])) {
+        if (sl->job && !sl->prefilling && sample_next(s, sl, &s->batch_ids[n])) {
             s->batch_sessions[n] = sl->session;
             s->batch_slots[n++] = sl;
         }
@@ -206,9 +225,10 @@ static void decode_step(scheduler *s)
 /* ---- admission ---------------------------------------------------------------------------- */
 
 /* The free slot for j. A slot whose cache j continues (sharing at least half of what it
- * holds: the next turn of a chat, a shared system prompt) is kept for it, the longest
- * such prefix first; otherwise the least recently used slot gives up its cache, so a
- * chance match of a few tokens does not evict a long conversation. */
+ * holds, or of j's prompt: the next turn of a chat, a shared system prompt, the same
+ * prompt again) is kept for it, the longest such prefix first; otherwise the least
+ * recently used slot gives up its cache, so that a chance match of a few tokens does not
+ * evict a long conversation. */
 static slot *pick_slot(scheduler *s, const job *j)
 {
     slot *best = NULL, *oldest = NULL;
@@ -220,7 +240,8 @@ static slot *pick_slot(scheduler *s, const job *j)
         if (!oldest || sl->last_used < oldest->last_used)
             oldest = sl;
         size_t shared = session_shared_input(sl->session, j->input);
-        if (2 * shared >= g4_session_position(sl->session) && shared > 0 &&
+        size_t held = g4_session_position(sl->session), wanted = g4_input_n_tokens(j->input);
+        if (shared > 0 && 2 * shared >= (held < wanted ? held : wanted) &&
             (!best || shared > best_shared)) {
             best = sl;
             best_shared = shared;
@@ -293,6 +314,9 @@ static void *engine_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         for (int i = 0; i < n_started; i++)
             start_job(s, started[i]);
+        for (int i = 0; i < s->n_slots; i++)
+            if (s->slots[i].job && s->slots[i].prefilling)
+                prefill_step(s, &s->slots[i]);
         decode_step(s);
     }
     cancel_everything(s);
@@ -306,6 +330,10 @@ static g4_status open_slots(scheduler *s, const scheduler_params *p, g4_err *err
     for (int i = 0; i < s->n_slots; i++)
         if (g4_session_new(s->model, &p->session, &s->slots[i].session) != G4_OK)
             return g4_fail(err, G4_ERR_NO_MEMORY, "slot %d: %s", i, g4_last_error());
+    if (s->slots[0].session->n_batch < (uint32_t)s->n_slots)
+        return g4_fail(err, G4_ERR_INVALID_ARG, "a batch of %u tokens cannot decode %d slots "
+                       "together; use a larger batch", s->slots[0].session->n_batch,
+                       s->n_slots);
     return session_batch_new(s->model, s->n_slots, &s->batch, err);
 }
 

@@ -1,9 +1,11 @@
 /* Runs generation jobs on a fixed set of slots (one session each) from a bounded FIFO
- * queue. One engine thread prefills newly admitted prompts, then decodes the next token of
- * every running job in one batched forward pass; new jobs join between those steps. A
- * finished slot keeps its KV cache: a job that continues it (sharing at least half of it)
- * goes there, the longest prefix first; otherwise the least recently used slot is
- * evicted. */
+ * queue. Each round of the one engine thread admits queued jobs, reads one pass (up to
+ * n_batch positions) of every prompt still being read, then decodes the next token of
+ * every job past its prompt in one batched forward pass: jobs join and leave between
+ * steps, and a long prompt holds the others up for one pass at a time. A
+ * finished slot keeps its KV cache: a job that continues it (sharing at least half of it
+ * or of the job's prompt) goes there, the longest prefix first; otherwise the least
+ * recently used slot is evicted. */
 #ifndef G4_SERVER_SCHEDULER_H
 #define G4_SERVER_SCHEDULER_H
 
