@@ -5,7 +5,7 @@
 
 #include "cuda/cuda_common.cuh"
 
-enum { ROW_THREADS = 256, ATT_WARPS = 4, ATT_MAX_HEAD_DIM = 512 };
+enum { ROW_THREADS = 256, ATT_WARPS = 8, ATT_MAX_HEAD_DIM = 512 };
 
 static unsigned blocks_for(int64_t n, int threads)
 {

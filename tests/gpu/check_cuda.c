@@ -11,7 +11,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "engine/model.h"
-#include "model/gemma4_forward.h"
+#include "gpu_run.h"
 #include "harness.h"
 #include "reference.h"
 
@@ -37,22 +37,12 @@ static cuda_state *new_state(const gpu_run *r, int64_t n_ctx, int64_t n_batch)
     return st;
 }
 
-/* Inputs ids[0..n) in passes of at most `pass`, every position's logits into logits. */
 static bool forward_ids(const gpu_run *r, cuda_state *st, const int32_t *ids, int64_t n,
                         int64_t pass, float *logits)
 {
-    int64_t embd = r->net->hp.n_embd, vocab = r->net->hp.n_vocab;
-    float *x = malloc((size_t)(pass * embd) * sizeof(float));
-    bool ok = x != NULL;
-    for (int64_t done = 0; ok && done < n; done += pass) {
-        int64_t m = n - done < pass ? n - done : pass;
-        gemma4_embed_tokens(r->net, ids + done, m, x);
-        cuda_batch b = {.x = x, .n = m, .logits = logits + done * vocab, .n_logits = m};
-        g4_err err = {0};
-        ok = cuda_forward(st, &b, &err) == G4_OK;
-        CHECK_MSG(ok, "forward: %s", err.msg);
-    }
-    free(x);
+    g4_err err = {0};
+    bool ok = gpu_forward_ids(st, r->net, ids, n, pass, false, logits, &err) == G4_OK;
+    CHECK_MSG(ok, "forward: %s", err.msg);
     return ok;
 }
 
