@@ -465,9 +465,61 @@ static void test_rollback(void)
     g4_model_free(model);
 }
 
+/* ---- how many to draft ------------------------------------------------------------------- */
+
+/* A planner that has seen a plain step of 100 ms and n drafting steps of k drafts, each
+ * draft costing draft_ms to make and extra_ms more in the check, `accepted` of them kept. */
+static spec_planner planner_after(int n, int k, int accepted, double draft_ms, double extra_ms)
+{
+    spec_planner p;
+    spec_planner_init(&p, 1, 4, false);
+    spec_planner_record(&p, 0, 0, false, 0.0, 0.100);
+    for (int i = 0; i < n; i++)
+        spec_planner_record(&p, k, accepted, accepted < k, k * draft_ms * 1e-3,
+                            0.100 + k * extra_ms * 1e-3);
+    return p;
+}
+
+static void test_planner(void)
+{
+    spec_planner p;
+    spec_planner_init(&p, 1, 4, false);
+    /* before any drafting step is measured it tries the most it may */
+    spec_planner_record(&p, 0, 0, false, 0.0, 0.100);
+    CHECK(spec_planner_choose(&p, 8) == 4);
+    CHECK(spec_planner_choose(&p, 2) == 2);
+    /* every draft accepted, cheap drafts (5 ms) and checks (10 ms per token): 5 tokens for
+     * 160 ms beats one per 100 ms */
+    p = planner_after(20, 4, 4, 5.0, 10.0);
+    CHECK(spec_planner_choose(&p, 8) == 4);
+    CHECK(spec_planner_choose(&p, 3) == 3);
+    /* every draft rejected: acceptance ~0.1, 1.1 tokens per 115 ms loses to plain; it
+     * tries again (draft_min) every 32 steps */
+    p = planner_after(20, 4, 0, 5.0, 10.0);
+    int off = 0;
+    while (off < 40 && spec_planner_choose(&p, 8) == 0)
+        off++;
+    CHECK_MSG(off == 31, "drafting tried again after %d steps without", off);
+    /* every draft accepted (estimate 0.973) but checking a token costs as much as a plain
+     * step: at best 1.97 tokens per 205 ms (k = 1), below plain decoding's 10 per second */
+    p = planner_after(20, 4, 4, 5.0, 100.0);
+    CHECK(spec_planner_choose(&p, 8) == 0);
+    /* two of four accepted, then a rejection (estimate 0.656), 2 ms drafts, 20 ms per
+     * checked token: tokens per second 13.6, 14.5, 14.3, 13.6 for k = 1..4 */
+    p = planner_after(40, 4, 2, 2.0, 20.0);
+    CHECK(spec_planner_choose(&p, 8) == 2);
+    spec_planner_init(&p, 3, 4, false);
+    CHECK(spec_planner_choose(&p, 2) == 0); /* fewer than draft_min fit */
+    spec_planner_init(&p, 1, 4, true);
+    spec_planner_record(&p, 0, 0, false, 0.0, 0.100);
+    spec_planner_record(&p, 4, 0, true, 1.0, 5.0);
+    CHECK(spec_planner_choose(&p, 8) == 4); /* fixed: whatever it costs */
+}
+
 int main(void)
 {
     test_load_checks();
+    test_planner();
     test_reference_calls();
     test_rollback();
     g4_sampler_params greedy, sampled;
