@@ -73,7 +73,7 @@ expect 413 'too large' "${key[@]}" -H 'Transfer-Encoding: chunked' \
 
 # One slot and a queue of one: of three long requests at once, one runs, one waits and
 # the third is refused with 429 and Retry-After.
-long='{"messages":[{"role":"user","content":"Hi"}],"max_tokens":400}'
+long='{"messages":[{"role":"user","content":"Hi"}],"max_tokens":100}'
 clients=()
 for i in 1 2 3; do
   curl -s -o /dev/null -D "$work/headers$i" -w '%{http_code}' "${key[@]}" -d "$long" "$chat" \
