@@ -47,7 +47,8 @@ typedef struct cuda_state cuda_state;
 
 /* Uploads every weight of m to `device` in its GGUF type. sizes is the largest state the
  * caller will make: the upload fails with the plan's numbers when weights plus that state
- * do not fit. Weight types: F32, F16, BF16, Q4_0, Q8_0, Q6_K (others fail clearly). */
+ * do not fit. Weight types: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K (others fail
+ * clearly). */
 g4_status cuda_model_upload(const gemma4_model *m, int device, const cuda_state_sizes *sizes,
                             cuda_model **out, g4_err *err);
 void cuda_model_free(cuda_model *cm);

@@ -8,9 +8,30 @@
 
 enum { CU_ALIGN = 256 };
 
+static __global__ void cu_probe_kernel(void) {}
+
 static uint64_t aligned(uint64_t bytes)
 {
     return (bytes + CU_ALIGN - 1) / CU_ALIGN * CU_ALIGN;
+}
+
+/* The build's kernels (CMAKE_CUDA_ARCHITECTURES, PTX included) run on the device. */
+static bool cu_device_runs_build(int device, g4_err *err)
+{
+    cudaFuncAttributes attr;
+    cudaError_t rc = cudaFuncGetAttributes(&attr, cu_probe_kernel);
+    if (rc == cudaSuccess)
+        return true;
+    cudaDeviceProp prop;
+    int major = 0, minor = 0;
+    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess)
+        major = prop.major, minor = prop.minor;
+    g4_fail(err, G4_ERR_UNSUPPORTED,
+            "CUDA device %d (compute capability %d.%d) cannot run this build's kernels (%s); "
+            "rebuild with CMAKE_CUDA_ARCHITECTURES set for it", device, major, minor,
+            cudaGetErrorString(rc));
+    cudaGetLastError();
+    return false;
 }
 
 bool cu_available(g4_err *err)
@@ -26,7 +47,7 @@ bool cu_available(g4_err *err)
         g4_fail(err, G4_ERR_UNSUPPORTED, "no CUDA device found");
         return false;
     }
-    return true;
+    return cu_device_runs_build(0, err);
 }
 
 g4_status cu_device_query(int device, cuda_device_info *info, g4_err *err)
@@ -56,6 +77,17 @@ uint64_t cu_vector_bytes(int64_t n_floats)
 }
 
 static uint64_t tile_bytes(const cu_model_desc *d);
+
+static g4_status alloc_arena(uint8_t **p, uint64_t bytes, const char *what, g4_err *err)
+{
+    cudaError_t rc = cudaMalloc((void **)p, bytes);
+    if (rc != cudaSuccess) {
+        *p = NULL;
+        return g4_fail(err, G4_ERR_NO_MEMORY, "CUDA: cannot allocate %.1f MiB for the %s: %s",
+                       (double)bytes / 1048576.0, what, cudaGetErrorString(rc));
+    }
+    return G4_OK;
+}
 
 /* Copies host bytes to the next aligned piece of the arena. */
 typedef struct arena_writer {
@@ -161,11 +193,7 @@ g4_status cu_model_upload(const cu_model_desc *desc, int device, uint64_t weight
     m->tile_bytes = tile_bytes(desc);
     m->dims.layers = NULL;
     m->layers = layers;
-    cudaError_t rc = cudaMalloc((void **)&m->arena, weight_bytes);
-    g4_status st = rc == cudaSuccess
-                       ? G4_OK
-                       : g4_fail(err, G4_ERR_NO_MEMORY, "CUDA: cannot allocate %.1f MiB of weights: %s",
-                                 (double)weight_bytes / 1048576.0, cudaGetErrorString(rc));
+    g4_status st = alloc_arena(&m->arena, weight_bytes, "weights", err);
     arena_writer a = {m->arena, 0, weight_bytes};
     if (st == G4_OK)
         st = put_model(&a, desc, m, err);
@@ -240,17 +268,6 @@ static uint64_t tile_bytes(const cu_model_desc *d)
 uint64_t cu_scratch_bytes(const cu_model_desc *d)
 {
     return tile_bytes(d) + CU_CUBLAS_WORKSPACE;
-}
-
-static g4_status alloc_arena(uint8_t **p, uint64_t bytes, const char *what, g4_err *err)
-{
-    cudaError_t rc = cudaMalloc((void **)p, bytes);
-    if (rc != cudaSuccess) {
-        *p = NULL;
-        return g4_fail(err, G4_ERR_NO_MEMORY, "CUDA: cannot allocate %.1f MiB for the %s: %s",
-                       (double)bytes / 1048576.0, what, cudaGetErrorString(rc));
-    }
-    return G4_OK;
 }
 
 static void carve_activations(cu_state *st, const act_layout *l)

@@ -128,12 +128,12 @@ typedef struct rope_params {
     const float *divisors; /* device, head_dim / 2, or NULL */
 } rope_params;
 
-/* Normalizes the shared row (head_dim floats) with gamma (or none) and, when rope is set,
- * rotates pairs (i, i + head_dim / 2) by pos * base^(-2i/head_dim) / divisors[i]. */
-__device__ void norm_rope_row(float *row, const float *gamma, float eps,
+/* Normalizes the shared row (hd floats) with gamma (or none) and, when rope is set, rotates
+ * pairs (i, i + hd / 2) by pos * base^(-2i/hd) / divisors[i]. */
+__device__ void norm_rope_row(float *row, int64_t hd, const float *gamma, float eps,
                               const rope_params *rope, int64_t pos)
 {
-    int64_t hd = rope->head_dim, half = hd / 2;
+    int64_t half = hd / 2;
     float inv = inverse_rms(row, hd, eps);
     __syncthreads();
     for (int64_t i = threadIdx.x; i < hd; i += blockDim.x)
@@ -175,7 +175,7 @@ __global__ void prepare_qkv_kernel(qkv_args a)
         for (int64_t i = threadIdx.x; i < hd; i += blockDim.x)
             row[i] = q[i];
         __syncthreads();
-        norm_rope_row(row, a.q_gamma, a.eps, &a.rope, pos);
+        norm_rope_row(row, hd, a.q_gamma, a.eps, &a.rope, pos);
         for (int64_t i = threadIdx.x; i < hd; i += blockDim.x)
             q[i] = row[i];
         return;
@@ -187,13 +187,13 @@ __global__ void prepare_qkv_kernel(qkv_args a)
     for (int64_t i = threadIdx.x; i < hd; i += blockDim.x)
         row[i] = v[i];
     __syncthreads();
-    norm_rope_row(row, NULL, a.eps, NULL, pos);
+    norm_rope_row(row, hd, NULL, a.eps, NULL, pos);
     for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
         a.v_cache[slot + i] = __float2half_rn(row[i]);
         row[i] = a.k[in + i];
     }
     __syncthreads();
-    norm_rope_row(row, a.k_gamma, a.eps, &a.rope, pos);
+    norm_rope_row(row, hd, a.k_gamma, a.eps, &a.rope, pos);
     for (int64_t i = threadIdx.x; i < hd; i += blockDim.x)
         a.k_cache[slot + i] = __float2half_rn(row[i]);
 }

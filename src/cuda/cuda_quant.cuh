@@ -1,5 +1,5 @@
 /* GGUF weight types on the device: every supported type is read 32 elements at a time
- * ("sub-blocks": a Q4_0/Q8_0 block, an eighth of a Q6_K super-block, 32 plain values), so
+ * ("sub-blocks": a Q4_0/Q8_0 block, an eighth of a K-quant super-block, 32 plain values), so
  * one kernel template serves all of them. Block layouts as in src/cpu/quant.h. */
 #ifndef G4_CUDA_CUDA_QUANT_CUH
 #define G4_CUDA_CUDA_QUANT_CUH
@@ -73,6 +73,51 @@ template <> struct cu_type<G4_TYPE_Q6_K> {
     }
 };
 
+/* Q4_K and Q5_K: super-blocks of 256 = 8 sub-blocks s with a 6-bit scale and min each
+ * (packed in 12 bytes), w = d * scale_s * q - dmin * min_s; sub-block s takes the low (s even)
+ * or high (s odd) nibbles of qs[32 * (s / 2) ..], Q5_K adds bit s of qh[l] as the fifth bit. */
+template <int BLOCK_BYTES, int QS_OFFSET, bool FIFTH_BIT>
+__device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, float *w)
+{
+    const uint8_t *b = row + (sub / 8) * BLOCK_BYTES;
+    int s = (int)(sub % 8);
+    const uint8_t *packed = b + 4;
+    int scale, min;
+    if (s < 4) {
+        scale = packed[s] & 63;
+        min = packed[s + 4] & 63;
+    } else {
+        scale = (packed[s + 4] & 15) | ((packed[s - 4] >> 6) << 4);
+        min = (packed[s + 4] >> 4) | ((packed[s] >> 6) << 4);
+    }
+    float d = cu_half_at(b) * (float)scale, m = cu_half_at(b + 2) * (float)min;
+    const uint8_t *qs = b + QS_OFFSET + 32 * (s / 2);
+    int shift = (s & 1) * 4;
+#pragma unroll
+    for (int l = 0; l < 32; l++) {
+        int q = (qs[l] >> shift) & 15;
+        if (FIFTH_BIT)
+            q |= ((b[16 + l] >> s) & 1) << 4;
+        w[l] = d * (float)q - m;
+    }
+}
+
+template <> struct cu_type<G4_TYPE_Q4_K> {
+    /* 144 bytes: f16 d, f16 dmin, scales[12], qs[128] */
+    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    {
+        load32_k_quant<144, 16, false>(row, sub, w);
+    }
+};
+
+template <> struct cu_type<G4_TYPE_Q5_K> {
+    /* 176 bytes: f16 d, f16 dmin, scales[12], qh[32], qs[128] */
+    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    {
+        load32_k_quant<176, 48, true>(row, sub, w);
+    }
+};
+
 template <> struct cu_type<G4_TYPE_F32> {
     static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
@@ -119,6 +164,8 @@ template <class F> static bool cu_by_type(int type, F f)
     switch (type) {
     case G4_TYPE_Q4_0: f(cu_type_tag<G4_TYPE_Q4_0>()); return true;
     case G4_TYPE_Q8_0: f(cu_type_tag<G4_TYPE_Q8_0>()); return true;
+    case G4_TYPE_Q4_K: f(cu_type_tag<G4_TYPE_Q4_K>()); return true;
+    case G4_TYPE_Q5_K: f(cu_type_tag<G4_TYPE_Q5_K>()); return true;
     case G4_TYPE_Q6_K: f(cu_type_tag<G4_TYPE_Q6_K>()); return true;
     case G4_TYPE_F32: f(cu_type_tag<G4_TYPE_F32>()); return true;
     case G4_TYPE_F16: f(cu_type_tag<G4_TYPE_F16>()); return true;

@@ -2,7 +2,9 @@
  * tiny Gemma 4 model, with the tolerances of tests/test_reference.c: top-16 logits of every
  * prompt position (the prompt in one pass, through cuBLAS, and in passes of 5 inputs,
  * through the matrix-vector kernels), then greedy decoding one input at a time (the CUDA
- * graph) with each step's argmax checked. Needs a GPU, so it is not a ctest test:
+ * graph) with each step's argmax checked; and the image cases of tests/test_multimodal.c
+ * (soft tokens from the CPU projector, their bidirectional blocks on every layer as the
+ * reference ran them) with its tolerance. Needs a GPU, so it is not a ctest test:
  * scripts/test_gpu.sh runs it. Exit status: 0 all checks passed, 1 a check failed,
  * 3 no usable GPU. */
 #include <stdio.h>
@@ -10,9 +12,12 @@
 #include <string.h>
 
 #include "cuda/cuda_backend.h"
+#include "engine/input.h"
+#include "engine/media.h"
 #include "engine/model.h"
 #include "gpu_run.h"
 #include "harness.h"
+#include "model/gemma4_forward.h"
 #include "reference.h"
 
 enum { EXIT_NO_GPU = 3, SMALL_PASS = 5 };
@@ -121,6 +126,124 @@ static void check_stats(const char *label, const logit_stats *st, const toleranc
               (unsigned long long)st->argmax_checked);
 }
 
+/* The input's rows (token embeddings, or the projector's soft tokens) and, per position,
+ * its image block (or {-1, -1}), for a pass starting at position 0. */
+static bool embed_input(g4_model *model, const g4_input *in, float *x, attention_span *spans)
+{
+    int64_t embd = model->net.hp.n_embd;
+    g4_err err = {0};
+    for (size_t i = 0; i < in->n; i++) {
+        float *row = x + (int64_t)i * embd;
+        if (!in->media[i])
+            gemma4_embed_tokens(&model->net, &in->ids[i], 1, row);
+        else if (media_embed_rows(model, in->media[i], in->row[i], 1, row, &err) != G4_OK) {
+            CHECK_MSG(false, "soft token %zu: %s", i, err.msg);
+            return false;
+        }
+        int32_t last = in->block_last[i];
+        if (last < 0)
+            spans[i] = (attention_span){-1, -1};
+        else if (i > 0 && in->block_last[i - 1] == last)
+            spans[i] = spans[i - 1];
+        else
+            spans[i] = (attention_span){(int64_t)i, last};
+    }
+    return true;
+}
+
+/* The chat request of reference case `name` with one image of image_tokens soft tokens. */
+static g4_input *image_input(g4_model *model, const gguf_file *ref, const char *name,
+                             int image_tokens, g4_media **media)
+{
+    char key[128];
+    snprintf(key, sizeof key, "mm.%s.request", name);
+    gguf_str request;
+    g4_media_params params;
+    g4_media_params_init(&params, G4_MEDIA_IMAGE);
+    params.image_tokens = image_tokens;
+    char *json = NULL, *prompt = NULL;
+    g4_input *input = NULL;
+    if (gguf_get_str(ref, key, &request, NULL) == G4_OK &&
+        (json = strndup(request.ptr, request.len)) &&
+        g4_chat_render(model, json, &prompt) == G4_OK &&
+        g4_media_new_file(model, test_data_path("media/shapes.png"), &params, media) == G4_OK)
+        CHECK_MSG(g4_input_new(model, prompt, strlen(prompt), false,
+                               media, 1, &input) == G4_OK,
+                  "%s: %s", name, g4_last_error());
+    else
+        CHECK_MSG(false, "%s: %s", name, g4_last_error());
+    free(json);
+    g4_free(prompt);
+    return input;
+}
+
+/* One image case in a single pass with its blocks, then its greedy steps. */
+static void run_image_case(const gpu_run *r, g4_model *model, const char *name,
+                           int image_tokens)
+{
+    g4_media *media = NULL;
+    g4_input *in = image_input(model, r->ref, name, image_tokens, &media);
+    char key[128];
+    snprintf(key, sizeof key, "case.%s.input_ids", name);
+    ref_ids want = ref_int_array(r->ref, key);
+    int64_t n = in ? (int64_t)in->n : 0, vocab = r->net->hp.n_vocab;
+    CHECK_MSG(in && want.n == in->n && memcmp(want.ids, in->ids, in->n * sizeof(int32_t)) == 0,
+              "%s: our prompt's ids differ from the reference's", name);
+    snprintf(key, sizeof key, "%s.topk_ids", name);
+    const int32_t *top_ids = ref_tensor(r->ref, key, 16 * (uint64_t)n);
+    snprintf(key, sizeof key, "%s.topk_logits", name);
+    const float *top_logits = ref_tensor(r->ref, key, 16 * (uint64_t)n);
+    float *x = malloc((size_t)((n ? n : 1) * r->net->hp.n_embd) * sizeof(float));
+    attention_span *spans = malloc((size_t)(n ? n : 1) * sizeof *spans);
+    float *logits = malloc((size_t)((n ? n : 1) * vocab) * sizeof(float));
+    cuda_state *st = n > 0 ? new_state(r, n + 64, n) : NULL;
+    g4_err err = {0};
+    if (st && x && spans && logits && top_ids && top_logits && embed_input(model, in, x, spans)) {
+        cuda_batch b = {.x = x, .n = n, .spans = spans, .blocks_all_layers = true,
+                        .logits = logits, .n_logits = n};
+        bool ok = cuda_forward(st, &b, &err) == G4_OK;
+        CHECK_MSG(ok, "%s: %s", name, err.msg);
+        if (ok) {
+            compare_top16(r->prompt, logits, (int32_t)vocab, top_ids, top_logits, (uint64_t)n);
+            check_greedy(r, st, name, logits + (n - 1) * vocab);
+        }
+    }
+    cuda_state_free(st);
+    free(logits);
+    free(spans);
+    free(x);
+    free(want.ids);
+    g4_input_free(in);
+    g4_media_free(media);
+}
+
+static void check_images(const tolerance *tol)
+{
+    g4_model *model = ref_load_model("tiny-gemma4u-bf16.gguf", false);
+    gguf_file *ref = ref_open("reference-public.gguf");
+    const char *mmproj = test_data_path("tiny-gemma4u-mmproj-f32.gguf");
+    cuda_model *cm = NULL;
+    g4_err err = {0};
+    cuda_state_sizes largest = {4096, 512};
+    if (model && ref && g4_model_load_projector(model, mmproj) == G4_OK)
+        CHECK_MSG(cuda_model_upload(&model->net, 0, &largest, &cm, &err) == G4_OK,
+                  "upload: %s", err.msg);
+    logit_stats prompt = {0}, greedy = {0};
+    gpu_run r = {cm, model ? &model->net : NULL, ref, true, &prompt, &greedy};
+    if (cm) {
+        run_image_case(&r, model, "image", 280);
+        run_image_case(&r, model, "image_70", 70);
+    }
+    check_stats("image cases on the GPU, prompts:", &prompt, tol);
+    ref_report("image cases on the GPU, greedy steps:", &greedy);
+    CHECK(greedy.greedy_steps > 0 && greedy.greedy_mismatches == 0);
+    CHECK_MSG(greedy.max_abs_diff <= tol->max_abs, "greedy-step logits off by %.4f",
+              greedy.max_abs_diff);
+    cuda_model_free(cm);
+    gguf_close(ref);
+    g4_model_free(model);
+}
+
 static void check_model(const char *model_name, const char *ref_name, const tolerance *tol)
 {
     g4_model *model = ref_load_model(model_name, false);
@@ -174,5 +297,7 @@ int main(void)
     const tolerance strict = {0.01, 0.01, 1.0}, q4_fast = {0.42, 0.07, 0.95};
     check_model("tiny-gemma4u-bf16.gguf", "reference-public.gguf", &strict);
     check_model("tiny-gemma4u-q4_0.gguf", "reference-q4_0-public.gguf", &q4_fast);
+    /* tests/test_multimodal.c's bound */
+    check_images(&strict);
     return test_finish("check_cuda");
 }
