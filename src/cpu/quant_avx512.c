@@ -670,6 +670,20 @@ static ALWAYS_INLINE __m512bh load_bf16(const uint8_t *p)
     return (__m512bh)_mm512_loadu_si512(p);
 }
 
+/* The horizontal sums of a, b, c and d, in that order. */
+static ALWAYS_INLINE __m128 sum_each4(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    /* each 128-bit lane: a0+a2, b0+b2, a1+a3, b1+b3 (and the same for c, d) */
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    /* each 128-bit lane: its share of the sums of a, b, c, d */
+    __m512d abd = _mm512_castps_pd(ab), cdd = _mm512_castps_pd(cd);
+    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, cdd)),
+                                _mm512_castpd_ps(_mm512_unpackhi_pd(abd, cdd)));
+    __m256 half = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+}
+
 /* SPAN_ROWS rows of a span (w, blocks apart) against cols activation columns from element
  * k0; writes n_rows of them into out, adding unless first. */
 static ALWAYS_INLINE void span_micro(const __m512bh *w, int64_t blocks, const uint8_t *acts,
@@ -691,12 +705,14 @@ static ALWAYS_INLINE void span_micro(const __m512bh *w, int64_t blocks, const ui
                 acc[r][c] = _mm512_dpbf16_ps(acc[r][c], row, x[c]);
         }
     }
-    for (int c = 0; c < cols; c++)
-        for (int r = 0; r < n_rows; r++) {
-            float sum = _mm512_reduce_add_ps(acc[r][c]);
-            float *o = out + (size_t)c * out_stride + (size_t)r;
-            *o = first ? sum : *o + sum;
-        }
+    __mmask8 rows = (__mmask8)((1u << n_rows) - 1);
+    for (int c = 0; c < cols; c++) {
+        float *o = out + (size_t)c * out_stride;
+        __m128 sums = sum_each4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]);
+        if (!first)
+            sums = _mm_add_ps(sums, _mm_maskz_loadu_ps(rows, o));
+        _mm_mask_storeu_ps(o, rows, sums);
+    }
 }
 
 static void span_micro_cols(const __m512bh *w, int64_t blocks, const uint8_t *acts,
@@ -704,7 +720,7 @@ static void span_micro_cols(const __m512bh *w, int64_t blocks, const uint8_t *ac
                             size_t out_stride, bool first)
 {
 #define SPAN_MICRO(k)                                                                             span_micro(w, blocks, acts, act_stride, k0, k, n_rows, out, out_stride, first)
-    _Static_assert(SPAN_COLS == 6, "one case per column count");
+    _Static_assert(SPAN_COLS == 6 && SPAN_ROWS == 4, "one case per column count; sum_each4");
     switch (cols) {
     case 1: SPAN_MICRO(1); return;
     case 2: SPAN_MICRO(2); return;
