@@ -85,6 +85,9 @@ uint64_t cu_activation_bytes(const cu_model_desc *desc, int64_t n_batch);
 uint64_t cu_scratch_bytes(const cu_model_desc *desc);
 /* Device bytes of f16 K/V rings of kv_caps[l] rows for every layer. */
 uint64_t cu_kv_bytes(const cu_model_desc *desc, const int64_t *kv_caps);
+/* One row of a weight dequantized on the host by the device kernels' own readers (for
+ * tests); false for unsupported types or n_in not a multiple of 32. */
+bool cu_dequant_row_host(int type, const void *row, int64_t n_in, float *out);
 /* Uploads the weights; the description's pointers are read, not kept. */
 g4_status cu_model_upload(const cu_model_desc *desc, int device, uint64_t weight_bytes,
                           cu_model **out, g4_err *err);

@@ -82,6 +82,14 @@ bool cu_weight_type_supported(int type)
     return cu_by_type(type, [](auto) {});
 }
 
+bool cu_dequant_row_host(int type, const void *row, int64_t n_in, float *out)
+{
+    return n_in % 32 == 0 && cu_by_type(type, [&](auto tag) {
+        for (int64_t sub = 0; sub < n_in / 32; sub++)
+            cu_type<decltype(tag)::type>::load32((const uint8_t *)row, sub, out + 32 * sub);
+    });
+}
+
 static unsigned blocks_for(int64_t n, int threads)
 {
     return (unsigned)((n + threads - 1) / threads);

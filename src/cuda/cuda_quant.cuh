@@ -1,6 +1,7 @@
 /* GGUF weight types on the device: every supported type is read 32 elements at a time
  * ("sub-blocks": a Q4_0/Q8_0 block, an eighth of a K-quant super-block, 32 plain values), so
- * one kernel template serves all of them. Block layouts as in src/cpu/quant.h. */
+ * one kernel template serves all of them. Block layouts as in src/cpu/quant.h. The readers
+ * also run on the host, where tests/test_cuda_quant.c checks them against the CPU's. */
 #ifndef G4_CUDA_CUDA_QUANT_CUH
 #define G4_CUDA_CUDA_QUANT_CUH
 
@@ -10,7 +11,14 @@
 
 #include "core/tensor_type.h"
 
-__device__ __forceinline__ float cu_half_at(const uint8_t *p)
+/* #pragma unroll in code that also compiles for the host (where g++ does not know it) */
+#ifdef __CUDA_ARCH__
+#define CU_UNROLL _Pragma("unroll")
+#else
+#define CU_UNROLL
+#endif
+
+__host__ __device__ __forceinline__ float cu_half_at(const uint8_t *p)
 {
     return __half2float(*reinterpret_cast<const __half *>(p));
 }
@@ -19,12 +27,12 @@ template <int T> struct cu_type;
 
 template <> struct cu_type<G4_TYPE_Q4_0> {
     /* 18 bytes: f16 scale, 16 bytes of nibbles: w[j] = lo(q[j]) - 8, w[j + 16] = hi(q[j]) - 8 */
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + sub * 18;
         float d = cu_half_at(b);
         const uint16_t *qs = reinterpret_cast<const uint16_t *>(b + 2);
-#pragma unroll
+CU_UNROLL
         for (int i = 0; i < 8; i++) {
             uint32_t two = qs[i];
             w[2 * i] = d * (float)((int)(two & 15) - 8);
@@ -37,12 +45,12 @@ template <> struct cu_type<G4_TYPE_Q4_0> {
 
 template <> struct cu_type<G4_TYPE_Q8_0> {
     /* 34 bytes: f16 scale, 32 int8 */
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + sub * 34;
         float d = cu_half_at(b);
         const uint16_t *qs = reinterpret_cast<const uint16_t *>(b + 2);
-#pragma unroll
+CU_UNROLL
         for (int i = 0; i < 16; i++) {
             uint32_t two = qs[i];
             w[2 * i] = d * (float)(int8_t)(two & 255);
@@ -53,19 +61,19 @@ template <> struct cu_type<G4_TYPE_Q8_0> {
 
 template <> struct cu_type<G4_TYPE_Q6_K> {
     /* 210 bytes per 256: ql[128] low nibbles, qh[64] high 2-bit pairs, int8 scales[16] (one
-     * per 16), f16 d. Element e = 128 * half + 32 * quarter + l takes the low or high nibble
-     * of ql[64 * half + 32 * (quarter & 1) + l] and bits 2 * quarter of qh[32 * half + l]. */
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+     * per 16), f16 d. Element e = 128 * upper + 32 * quarter + l takes the low or high nibble
+     * of ql[64 * upper + 32 * (quarter & 1) + l] and bits 2 * quarter of qh[32 * upper + l]. */
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + (sub / 8) * 210;
-        int s = (int)(sub % 8), half = s / 4, quarter = s % 4;
-        const uint8_t *ql = b + 64 * half + 32 * (quarter & 1);
-        const uint8_t *qh = b + 128 + 32 * half;
+        int s = (int)(sub % 8), upper = s / 4, quarter = s % 4;
+        const uint8_t *ql = b + 64 * upper + 32 * (quarter & 1);
+        const uint8_t *qh = b + 128 + 32 * upper;
         const int8_t *scales = reinterpret_cast<const int8_t *>(b + 192) + 2 * s;
         int shift = quarter >= 2 ? 4 : 0, hshift = 2 * quarter;
         float d = cu_half_at(b + 208);
         float d0 = d * (float)scales[0], d1 = d * (float)scales[1];
-#pragma unroll
+CU_UNROLL
         for (int l = 0; l < 32; l++) {
             int q = ((ql[l] >> shift) & 15) | (((qh[l] >> hshift) & 3) << 4);
             w[l] = (l < 16 ? d0 : d1) * (float)(q - 32);
@@ -77,7 +85,7 @@ template <> struct cu_type<G4_TYPE_Q6_K> {
  * (packed in 12 bytes), w = d * scale_s * q - dmin * min_s; sub-block s takes the low (s even)
  * or high (s odd) nibbles of qs[32 * (s / 2) ..], Q5_K adds bit s of qh[l] as the fifth bit. */
 template <int BLOCK_BYTES, int QS_OFFSET, bool FIFTH_BIT>
-__device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, float *w)
+__host__ __device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, float *w)
 {
     const uint8_t *b = row + (sub / 8) * BLOCK_BYTES;
     int s = (int)(sub % 8);
@@ -93,7 +101,7 @@ __device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, 
     float d = cu_half_at(b) * (float)scale, m = cu_half_at(b + 2) * (float)min;
     const uint8_t *qs = b + QS_OFFSET + 32 * (s / 2);
     int shift = (s & 1) * 4;
-#pragma unroll
+CU_UNROLL
     for (int l = 0; l < 32; l++) {
         int q = (qs[l] >> shift) & 15;
         if (FIFTH_BIT)
@@ -104,7 +112,7 @@ __device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, 
 
 template <> struct cu_type<G4_TYPE_Q4_K> {
     /* 144 bytes: f16 d, f16 dmin, scales[12], qs[128] */
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         load32_k_quant<144, 16, false>(row, sub, w);
     }
@@ -112,17 +120,17 @@ template <> struct cu_type<G4_TYPE_Q4_K> {
 
 template <> struct cu_type<G4_TYPE_Q5_K> {
     /* 176 bytes: f16 d, f16 dmin, scales[12], qh[32], qs[128] */
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         load32_k_quant<176, 48, true>(row, sub, w);
     }
 };
 
 template <> struct cu_type<G4_TYPE_F32> {
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const float4 *p = reinterpret_cast<const float4 *>(row) + sub * 8;
-#pragma unroll
+CU_UNROLL
         for (int i = 0; i < 8; i++) {
             float4 v = p[i];
             w[4 * i] = v.x, w[4 * i + 1] = v.y, w[4 * i + 2] = v.z, w[4 * i + 3] = v.w;
@@ -131,10 +139,10 @@ template <> struct cu_type<G4_TYPE_F32> {
 };
 
 template <> struct cu_type<G4_TYPE_F16> {
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const __half2 *p = reinterpret_cast<const __half2 *>(row) + sub * 16;
-#pragma unroll
+CU_UNROLL
         for (int i = 0; i < 16; i++) {
             float2 v = __half22float2(p[i]);
             w[2 * i] = v.x, w[2 * i + 1] = v.y;
@@ -143,10 +151,10 @@ template <> struct cu_type<G4_TYPE_F16> {
 };
 
 template <> struct cu_type<G4_TYPE_BF16> {
-    static __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(row) + sub * 16;
-#pragma unroll
+CU_UNROLL
         for (int i = 0; i < 16; i++) {
             float2 v = __bfloat1622float2(p[i]);
             w[2 * i] = v.x, w[2 * i + 1] = v.y;
