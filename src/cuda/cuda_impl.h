@@ -52,8 +52,9 @@ typedef struct cu_model_desc {
     int64_t max_q_width, max_kv_width, max_ff, max_in, max_head_dim;
 } cu_model_desc;
 
-/* Bytes of f16 weight tiles the prefill matmuls use, and cuBLAS's workspace. */
-enum { CU_TILE_MAX_ELEMS = 32 << 20, CU_CUBLAS_WORKSPACE = 32 << 20 };
+/* Elements of the f16 weight tile of a prefill matmul (32 MiB: it stays in an H100's L2
+ * between its dequantization and the GEMM), and bytes of cuBLAS's workspace. */
+enum { CU_TILE_MAX_ELEMS = 16 << 20, CU_CUBLAS_WORKSPACE = 32 << 20 };
 /* Inputs up to this many go through the matrix-vector kernels, more through cuBLAS. */
 enum { CU_MATVEC_MAX_COLS = 8 };
 

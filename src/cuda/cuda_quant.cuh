@@ -11,6 +11,9 @@
 
 #include "core/tensor_type.h"
 
+/* Readers that run on the device and on the host. */
+#define CU_HD __host__ __device__ __forceinline__
+
 /* #pragma unroll in code that also compiles for the host (where g++ does not know it) */
 #ifdef __CUDA_ARCH__
 #define CU_UNROLL _Pragma("unroll")
@@ -18,7 +21,7 @@
 #define CU_UNROLL
 #endif
 
-__host__ __device__ __forceinline__ float cu_half_at(const uint8_t *p)
+CU_HD float cu_half_at(const uint8_t *p)
 {
     return __half2float(*reinterpret_cast<const __half *>(p));
 }
@@ -27,7 +30,7 @@ template <int T> struct cu_type;
 
 template <> struct cu_type<G4_TYPE_Q4_0> {
     /* 18 bytes: f16 scale, 16 bytes of nibbles: w[j] = lo(q[j]) - 8, w[j + 16] = hi(q[j]) - 8 */
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + sub * 18;
         float d = cu_half_at(b);
@@ -45,7 +48,7 @@ CU_UNROLL
 
 template <> struct cu_type<G4_TYPE_Q8_0> {
     /* 34 bytes: f16 scale, 32 int8 */
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + sub * 34;
         float d = cu_half_at(b);
@@ -63,7 +66,7 @@ template <> struct cu_type<G4_TYPE_Q6_K> {
     /* 210 bytes per 256: ql[128] low nibbles, qh[64] high 2-bit pairs, int8 scales[16] (one
      * per 16), f16 d. Element e = 128 * upper + 32 * quarter + l takes the low or high nibble
      * of ql[64 * upper + 32 * (quarter & 1) + l] and bits 2 * quarter of qh[32 * upper + l]. */
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const uint8_t *b = row + (sub / 8) * 210;
         int s = (int)(sub % 8), upper = s / 4, quarter = s % 4;
@@ -85,7 +88,7 @@ CU_UNROLL
  * (packed in 12 bytes), w = d * scale_s * q - dmin * min_s; sub-block s takes the low (s even)
  * or high (s odd) nibbles of qs[32 * (s / 2) ..], Q5_K adds bit s of qh[l] as the fifth bit. */
 template <int BLOCK_BYTES, int QS_OFFSET, bool FIFTH_BIT>
-__host__ __device__ __forceinline__ void load32_k_quant(const uint8_t *row, int64_t sub, float *w)
+CU_HD void load32_k_quant(const uint8_t *row, int64_t sub, float *w)
 {
     const uint8_t *b = row + (sub / 8) * BLOCK_BYTES;
     int s = (int)(sub % 8);
@@ -112,7 +115,7 @@ CU_UNROLL
 
 template <> struct cu_type<G4_TYPE_Q4_K> {
     /* 144 bytes: f16 d, f16 dmin, scales[12], qs[128] */
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         load32_k_quant<144, 16, false>(row, sub, w);
     }
@@ -120,14 +123,14 @@ template <> struct cu_type<G4_TYPE_Q4_K> {
 
 template <> struct cu_type<G4_TYPE_Q5_K> {
     /* 176 bytes: f16 d, f16 dmin, scales[12], qh[32], qs[128] */
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         load32_k_quant<176, 48, true>(row, sub, w);
     }
 };
 
 template <> struct cu_type<G4_TYPE_F32> {
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const float4 *p = reinterpret_cast<const float4 *>(row) + sub * 8;
 CU_UNROLL
@@ -139,7 +142,7 @@ CU_UNROLL
 };
 
 template <> struct cu_type<G4_TYPE_F16> {
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const __half2 *p = reinterpret_cast<const __half2 *>(row) + sub * 16;
 CU_UNROLL
@@ -151,7 +154,7 @@ CU_UNROLL
 };
 
 template <> struct cu_type<G4_TYPE_BF16> {
-    static __host__ __device__ __forceinline__ void load32(const uint8_t *row, int64_t sub, float *w)
+    static CU_HD void load32(const uint8_t *row, int64_t sub, float *w)
     {
         const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(row) + sub * 16;
 CU_UNROLL
