@@ -43,10 +43,10 @@ static int time_steps(g4_model *model, const cli_options *opt, const int32_t *pr
     g4_generate_params gp = {.max_tokens = (int32_t)(n_gen + k + 1), .draft_max = k,
                              .draft_min = k, .draft_fixed = true};
     g4_generate_stats st = {0};
-    int rc = plain_s > 0.0 && g4_sampler_new(&sp, g4_model_vocab_size(model), &sampler) == G4_OK &&
-                     g4_generate(s, sampler, prompt, (size_t)n_prompt, &gp, &st) == G4_OK
-                 ? 0
-                 : cli_error("drafting benchmark");
+    bool ran = plain_s > 0.0 &&
+               g4_sampler_new(&sp, g4_model_vocab_size(model), &sampler) == G4_OK &&
+               g4_generate(s, sampler, prompt, (size_t)n_prompt, &gp, &st) == G4_OK;
+    int rc = ran ? 0 : cli_error("drafting benchmark");
     if (rc == 0 && st.draft_steps == 0) {
         fprintf(stderr, "g4 bench: no drafting step ran (%u tokens generated%s)\n",
                 st.generated_tokens, st.stopped_by_eog ? ", then an end-of-turn token" : "");

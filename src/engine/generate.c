@@ -51,7 +51,7 @@ static bool take_token(gen_loop *g, const float *logits, int64_t pos, int32_t *i
     return !g->pipe->stopped_by_string && !g->pipe->cancelled && may_continue(g, pos);
 }
 
-static bool feed_token(g4_session *s, const int32_t *ids, size_t n, float *logits, g4_err *err)
+static bool feed_tokens(g4_session *s, const int32_t *ids, size_t n, float *logits, g4_err *err)
 {
     if (g4_session_decode(s, ids, n, logits) == G4_OK)
         return true;
@@ -63,7 +63,7 @@ static g4_status plain_loop(gen_loop *g, g4_err *err)
 {
     int32_t id;
     while (take_token(g, g4_session_logits(g->s), g4_session_position(g->s), &id, err) &&
-           feed_token(g->s, &id, 1, NULL, err))
+           feed_tokens(g->s, &id, 1, NULL, err))
         continue;
     return err->code;
 }
@@ -115,7 +115,7 @@ static bool speculative_step(gen_loop *g, spec_run *run, int32_t *last, g4_err *
     if (k > 0)
         k = run->proposer->propose(run->proposer->self, s, *last, run->hidden, batch + 1, k);
     double t1 = now_seconds();
-    if (!feed_token(s, batch, (size_t)k + 1, run->logits, err))
+    if (!feed_tokens(s, batch, (size_t)k + 1, run->logits, err))
         return false;
     double t2 = now_seconds();
     int i = 0;
@@ -216,7 +216,8 @@ static g4_status generate(g4_session *session, g4_sampler *sampler, const prompt
     size_t fed = prompt->input ? prompt->n - prompt->first : prompt->n;
     *stats = (g4_generate_stats){.prompt_tokens = (uint32_t)fed};
     text_pipe pipe;
-    if (check_draft_params(params, &err) != G4_OK || text_pipe_init(&pipe, params, &err) != G4_OK)
+    if (check_draft_params(params, &err) != G4_OK ||
+        text_pipe_init(&pipe, params, &err) != G4_OK)
         return api_report(&err);
     double t0 = now_seconds();
     if (feed_prompt(session, sampler, prompt, &err) == G4_OK) {
