@@ -60,6 +60,7 @@ struct cu_state {
     uint8_t *kv_arena, *act_arena, *scratch_arena;
     /* activations */
     float *x, *h, *branch, *q, *k, *v, *attn, *gate, *up, *logits;
+    float *attn_partial; /* per (input, head, split): max, sum, unnormalized output */
     __half *act16;       /* a matmul's input as f16 (prefill) */
     __half *tile;        /* dequantized weight rows (prefill) */
     void *blas_workspace;
@@ -98,6 +99,8 @@ typedef struct cu_attention_args {
     int64_t window;          /* 0: none */
     const cu_span *spans;    /* device, or NULL */
     bool blocks_windowed;
+    float *partial;          /* CU_ATTENTION_SPLITS * (head_dim + 2) floats per (input, head),
+                                used when n <= CU_MATVEC_MAX_COLS */
 } cu_attention_args;
 
 void cu_attention(cudaStream_t s, const cu_attention_args *a);

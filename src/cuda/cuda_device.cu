@@ -217,19 +217,24 @@ void cu_model_free(cu_model *m)
 /* ---- states ------------------------------------------------------------------------------ */
 
 /* The work buffers: f32 rows, in order, then the f16 matmul input, the positions and spans. */
+enum { N_ACT_FLOATS = 11 };
+
 typedef struct act_layout {
-    int64_t floats[10];   /* x, h, branch, q, k, v, attn, gate, up, logits */
+    int64_t floats[N_ACT_FLOATS]; /* x, h, branch, q, k, v, attn, gate, up, logits, partial */
     int64_t halves;
 } act_layout;
 
 static act_layout layout_of(const cu_model_desc *d, int64_t n_batch)
 {
     act_layout l = {{d->n_embd, d->n_embd, d->n_embd, d->max_q_width, d->max_kv_width,
-                     d->max_kv_width, d->max_q_width, d->max_ff, d->max_ff, d->n_vocab},
+                     d->max_kv_width, d->max_q_width, d->max_ff, d->max_ff, d->n_vocab, 0},
                     d->max_in};
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < N_ACT_FLOATS; i++)
         l.floats[i] *= n_batch;
     l.halves *= n_batch;
+    int64_t most = CU_MATVEC_MAX_COLS, split_queries = n_batch < most ? n_batch : most;
+    l.floats[N_ACT_FLOATS - 1] =
+        split_queries * d->n_head * CU_ATTENTION_SPLITS * (d->max_head_dim + 2);
     return l;
 }
 
@@ -237,7 +242,7 @@ uint64_t cu_activation_bytes(const cu_model_desc *d, int64_t n_batch)
 {
     act_layout l = layout_of(d, n_batch);
     uint64_t bytes = 0;
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < N_ACT_FLOATS; i++)
         bytes += cu_vector_bytes(l.floats[i]);
     return bytes + aligned((uint64_t)l.halves * sizeof(__half)) + aligned(sizeof(int64_t)) +
            aligned((uint64_t)n_batch * sizeof(cu_span));
@@ -272,10 +277,11 @@ uint64_t cu_scratch_bytes(const cu_model_desc *d)
 
 static void carve_activations(cu_state *st, const act_layout *l)
 {
-    float **f[] = {&st->x, &st->h, &st->branch, &st->q, &st->k, &st->v, &st->attn, &st->gate,
-                   &st->up, &st->logits};
+    float **f[N_ACT_FLOATS] = {&st->x,    &st->h,    &st->branch, &st->q,
+                               &st->k,    &st->v,    &st->attn,   &st->gate,
+                               &st->up,   &st->logits, &st->attn_partial};
     uint8_t *p = st->act_arena;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < N_ACT_FLOATS; i++) {
         *f[i] = (float *)p;
         p += cu_vector_bytes(l->floats[i]);
     }

@@ -21,7 +21,8 @@ static g4_status attention_block(cu_state *st, int64_t l, int64_t n, const cu_sp
     cu_prepare_qkv(st->stream, m, ly, &st->kv[l], st->q, st->k, st->v, n, st->pos0);
     cu_attention_args a = {st->q, st->attn, &st->kv[l], n, m->dims.n_head, ly->n_head_kv,
                            ly->head_dim, st->pos0, ly->sliding ? m->dims.window : 0,
-                           ly->sliding || blocks_all_layers ? spans : NULL, !blocks_all_layers};
+                           ly->sliding || blocks_all_layers ? spans : NULL, !blocks_all_layers,
+                           st->attn_partial};
     cu_attention(st->stream, &a);
     s = cu_matmul(st, &ly->o, st->attn, n, st->branch, err);
     if (s == G4_OK)

@@ -55,8 +55,10 @@ typedef struct cu_model_desc {
 /* Elements of the f16 weight tile of a prefill matmul (32 MiB: it stays in an H100's L2
  * between its dequantization and the GEMM), and bytes of cuBLAS's workspace. */
 enum { CU_TILE_MAX_ELEMS = 16 << 20, CU_CUBLAS_WORKSPACE = 32 << 20 };
-/* Inputs up to this many go through the matrix-vector kernels, more through cuBLAS. */
-enum { CU_MATVEC_MAX_COLS = 8 };
+/* Inputs up to this many go through the matrix-vector kernels, more through cuBLAS; their
+ * attention splits each query's keys over CU_ATTENTION_SPLITS blocks (decode has too few
+ * queries to fill the device otherwise). */
+enum { CU_MATVEC_MAX_COLS = 8, CU_ATTENTION_SPLITS = 32 };
 
 typedef struct cu_span {
     int64_t first, last;

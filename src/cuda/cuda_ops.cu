@@ -228,8 +228,10 @@ __device__ void visible_keys(const cu_attention_args &a, int64_t t, int64_t pos,
         *last = a.spans[t].last;
 }
 
-/* Block (head, t): each warp walks every ATT_WARPS-th key with an online softmax, then the
- * warps' partial sums are merged. Lane j holds dimensions j, j + 32, ... of the output. */
+/* Block (head, t, split): the split's share of the query's visible keys, each warp walking
+ * every ATT_WARPS-th of them with an online softmax; the warps' partial sums are merged.
+ * One split writes the output; several write (max, sum, unnormalized output) for
+ * combine_kernel. Lane j holds dimensions j, j + 32, ... */
 template <int HD> __global__ void attention_kernel(cu_attention_args a, cu_kv_layer kv)
 {
     constexpr int PER_LANE = HD / 32;
@@ -244,18 +246,20 @@ template <int HD> __global__ void attention_kernel(cu_attention_args a, cu_kv_la
     __syncthreads();
     int64_t first, last;
     visible_keys(a, t, pos, &first, &last);
+    int64_t per_split = (last - first + gridDim.z) / gridDim.z;
+    int64_t lo = first + blockIdx.z * per_split, hi = min(last, lo + per_split - 1);
     int64_t kvh = head / (a.n_head / a.n_head_kv), row = a.n_head_kv * HD;
     float run_max = -INFINITY, run_sum = 0.0f, acc[PER_LANE];
 #pragma unroll
     for (int j = 0; j < PER_LANE; j++)
         acc[j] = 0.0f;
-    for (int64_t p = first + warp; p <= last; p += ATT_WARPS) {
+    for (int64_t p = lo + warp; p <= hi; p += ATT_WARPS) {
         size_t base = (size_t)((p % kv.cap) * row + kvh * HD);
         float dot = 0.0f;
 #pragma unroll
         for (int j = 0; j < PER_LANE; j++)
             dot += q[lane + 32 * j] * __half2float(kv.k[base + lane + 32 * j]);
-        float score = __shfl_sync(0xffffffffu, warp_sum(dot), 0); /* the same bits on every lane */
+        float score = __shfl_sync(0xffffffffu, warp_sum(dot), 0); /* same bits on all lanes */
         float new_max = fmaxf(run_max, score);
         float keep = expf(run_max - new_max), weight = expf(score - new_max);
         run_sum = run_sum * keep + weight;
@@ -277,20 +281,51 @@ template <int HD> __global__ void attention_kernel(cu_attention_args a, cu_kv_la
         factor[w] = part_max[w] == -INFINITY ? 0.0f : expf(part_max[w] - top);
         total += part_sum[w] * factor[w];
     }
-    float *out = a.out + (t * a.n_head + head) * HD;
+    bool split = gridDim.z > 1;
+    float *partial = a.partial + ((t * a.n_head + head) * gridDim.z + blockIdx.z) * (HD + 2);
+    float *out = split ? partial + 2 : a.out + (t * a.n_head + head) * HD;
     for (int i = threadIdx.x; i < HD; i += blockDim.x) {
         float s = 0.0f;
         for (int w = 0; w < ATT_WARPS; w++)
             s += part[w][i] * factor[w];
-        out[i] = s / total;
+        out[i] = split ? s : s / total;
+    }
+    if (split && threadIdx.x == 0)
+        partial[0] = top, partial[1] = total;
+}
+
+/* Block (head, t): the splits' partial results merged into the output. */
+__global__ void combine_kernel(cu_attention_args a)
+{
+    int64_t head = blockIdx.x, t = blockIdx.y, hd = a.head_dim;
+    const float *partial = a.partial + (t * a.n_head + head) * CU_ATTENTION_SPLITS * (hd + 2);
+    float top = -INFINITY, total = 0.0f;
+    for (int s = 0; s < CU_ATTENTION_SPLITS; s++)
+        top = fmaxf(top, partial[s * (hd + 2)]);
+    for (int s = 0; s < CU_ATTENTION_SPLITS; s++) {
+        float m = partial[s * (hd + 2)];
+        total += m == -INFINITY ? 0.0f : partial[s * (hd + 2) + 1] * expf(m - top);
+    }
+    float *out = a.out + (t * a.n_head + head) * hd;
+    for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int s = 0; s < CU_ATTENTION_SPLITS; s++) {
+            float m = partial[s * (hd + 2)];
+            if (m != -INFINITY)
+                sum += partial[s * (hd + 2) + 2 + i] * expf(m - top);
+        }
+        out[i] = sum / total;
     }
 }
 
 void cu_attention(cudaStream_t s, const cu_attention_args *a)
 {
-    dim3 grid((unsigned)a->n_head, (unsigned)a->n);
+    unsigned splits = a->n <= CU_MATVEC_MAX_COLS ? CU_ATTENTION_SPLITS : 1;
+    dim3 grid((unsigned)a->n_head, (unsigned)a->n, splits);
     if (a->head_dim == 256)
         attention_kernel<256><<<grid, 32 * ATT_WARPS, 0, s>>>(*a, *a->kv);
     else
         attention_kernel<512><<<grid, 32 * ATT_WARPS, 0, s>>>(*a, *a->kv);
+    if (splits > 1)
+        combine_kernel<<<dim3((unsigned)a->n_head, (unsigned)a->n), 128, 0, s>>>(*a);
 }
