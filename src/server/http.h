@@ -28,8 +28,6 @@ bool api_fail_library(api_error *err, unsigned status, const char *message);
 /* What one request brought. */
 typedef struct http_request {
     struct MHD_Connection *conn;
-    const char *method;
-    const char *url;
     chat_buf body;
     bool too_large;
     int client_fd;

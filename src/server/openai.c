@@ -226,7 +226,7 @@ static cJSON *envelope(const response *r, const char *object, cJSON *choice)
     return body;
 }
 
-static cJSON *chat_message(const response *r, const job_view *v, g4_chat_reply *reply)
+static cJSON *chat_message(const response *r, const g4_chat_reply *reply)
 {
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "role", "assistant");
@@ -257,7 +257,7 @@ static enum MHD_Result send_whole(response *r, http_request *req)
     cJSON *choice = cJSON_CreateObject();
     bool logprobs = r->job->top_logprobs >= 0;
     if (r->kind == API_CHAT) {
-        cJSON_AddItemToObject(choice, "message", chat_message(r, &v, &reply));
+        cJSON_AddItemToObject(choice, "message", chat_message(r, &reply));
         cJSON_AddItemToObject(choice, "logprobs",
                               logprobs ? chat_logprobs(r, &v) : cJSON_CreateNull());
     } else {

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "g4.h"
 #include "text/chat_text.h"
 
@@ -19,7 +21,6 @@ void reply_delta(chat_buf *sent, const char *now, chat_buf *delta);
 
 /* Tool calls as OpenAI's "tool_calls" array (arguments as a JSON string) or Ollama's
  * (arguments as an object); ids are prefix-N. */
-typedef struct cJSON cJSON;
 cJSON *reply_tool_calls(const g4_chat_reply *reply, bool arguments_as_string,
                         const char *id_prefix);
 

@@ -120,13 +120,12 @@ static enum MHD_Result answer_early(server *srv, http_request *req, const route 
     return MHD_YES;
 }
 
-static http_request *new_request(server *srv, struct MHD_Connection *conn, const char *url,
-                                 const char *method)
+static http_request *new_request(server *srv, struct MHD_Connection *conn)
 {
     http_request *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
-    *req = (http_request){.conn = conn, .method = method, .url = url, .client_fd = -1};
+    *req = (http_request){.conn = conn, .client_fd = -1};
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (info)
@@ -158,7 +157,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const route *rt = find_route(method, url, &path_known);
     http_request *req = *state;
     if (!req) {
-        req = new_request(srv, conn, url, method);
+        req = new_request(srv, conn);
         if (!req)
             return MHD_NO;
         *state = req;
