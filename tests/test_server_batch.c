@@ -15,28 +15,31 @@ static const char *const cases[N_CASES] = {"hello", "system_multiturn", "thinkin
 
 typedef struct sequence {
     ref_ids greedy;
-    const int32_t *top_ids;   /* [greedy.n][16] the reference's top 16 at each step */
+    const int32_t *top_ids;   /* [greedy.n][16] the reference's top 16 at each step, or NULL */
     const float *top_logits;
     g4_session *batched;      /* decoded in the batch */
     g4_session *alone;        /* the same tokens decoded on its own */
 } sequence;
 
 static bool open_sequence(g4_model *model, const gguf_file *ref, const char *name,
-                          sequence *seq)
+                          bool full_reference, sequence *seq)
 {
     char key[128];
     snprintf(key, sizeof key, "case.%s.input_ids", name);
     ref_ids prompt = ref_int_array(ref, key);
     snprintf(key, sizeof key, "case.%s.greedy", name);
     seq->greedy = ref_int_array(ref, key);
-    snprintf(key, sizeof key, "%s.greedy_topk_ids", name);
-    seq->top_ids = ref_tensor(ref, key, 16 * seq->greedy.n);
-    snprintf(key, sizeof key, "%s.greedy_topk_logits", name);
-    seq->top_logits = ref_tensor(ref, key, 16 * seq->greedy.n);
+    if (full_reference) {
+        snprintf(key, sizeof key, "%s.greedy_topk_ids", name);
+        seq->top_ids = ref_tensor(ref, key, 16 * seq->greedy.n);
+        snprintf(key, sizeof key, "%s.greedy_topk_logits", name);
+        seq->top_logits = ref_tensor(ref, key, 16 * seq->greedy.n);
+    }
     seq->batched = ref_new_session(model, CTX);
     seq->alone = ref_new_session(model, CTX);
-    bool ok = prompt.n > 0 && seq->greedy.n > 0 && seq->top_ids && seq->top_logits &&
-              seq->batched && seq->alone &&
+    bool ok = prompt.n > 0 && seq->greedy.n > 0 &&
+              (!full_reference || (seq->top_ids && seq->top_logits)) && seq->batched &&
+              seq->alone &&
               g4_session_decode(seq->batched, prompt.ids, prompt.n, NULL) == G4_OK &&
               g4_session_decode(seq->alone, prompt.ids, prompt.n, NULL) == G4_OK;
     free(prompt.ids);
@@ -65,7 +68,9 @@ static int batch_step(session_batch *batch, sequence *seqs, size_t step, int32_t
         if (step >= q->greedy.n)
             continue;
         const float *logits = g4_session_logits(q->batched);
-        compare_top16(st, logits, vocab, q->top_ids + 16 * step, q->top_logits + 16 * step, 1);
+        if (q->top_ids)
+            compare_top16(st, logits, vocab, q->top_ids + 16 * step,
+                          q->top_logits + 16 * step, 1);
         st->greedy_steps++;
         st->greedy_mismatches += argmax_row(logits, vocab) != q->greedy.ids[step];
         *worst_vs_alone = fmax(*worst_vs_alone,
@@ -83,16 +88,20 @@ static int batch_step(session_batch *batch, sequence *seqs, size_t step, int32_t
     return n;
 }
 
-static void check_batched_greedy(void)
+/* full_reference: the file's reference holds each greedy step's top 16 and the model is
+ * held to the reference tolerance; otherwise (the Q4_0 file on the fast 8-bit kernels,
+ * which round differently from the reference) only batched against alone is checked. */
+static void check_batched_greedy(const char *model_name, const char *ref_name,
+                                 bool full_reference)
 {
-    g4_model *model = ref_load_model("tiny-gemma4u-bf16.gguf", false);
-    gguf_file *ref = ref_open("reference-public.gguf");
+    g4_model *model = ref_load_model(model_name, false);
+    gguf_file *ref = ref_open(ref_name);
     sequence seqs[N_CASES] = {0};
     session_batch *batch = NULL;
     g4_err err = {0};
     bool ok = model && ref && session_batch_new(model, N_CASES, &batch, &err) == G4_OK;
     for (int i = 0; ok && i < N_CASES; i++)
-        ok = open_sequence(model, ref, cases[i], &seqs[i]);
+        ok = open_sequence(model, ref, cases[i], full_reference, &seqs[i]);
     CHECK_MSG(ok, "setting up the sequences: %s %s", err.msg, g4_last_error());
     logit_stats st = {0};
     double worst_vs_alone = 0;
@@ -103,13 +112,14 @@ static void check_batched_greedy(void)
         if (n == 0)
             break;
     }
+    printf("%s\n", model_name);
     ref_report("batched greedy steps:", &st);
     printf("batched vs alone: max |dlogit| %.2e over the whole vocabulary, up to %d sessions "
            "per pass\n", worst_vs_alone, widest);
     CHECK(widest == N_CASES);
-    CHECK(st.greedy_steps > 0 && st.greedy_mismatches == 0);
-    CHECK_MSG(st.max_abs_diff <= 0.01, "batched logits off the reference by %.5f",
-              st.max_abs_diff);
+    CHECK(!full_reference || (st.greedy_steps > 0 && st.greedy_mismatches == 0));
+    CHECK_MSG(!full_reference || st.max_abs_diff <= 0.01,
+              "batched logits off the reference by %.5f", st.max_abs_diff);
     CHECK_MSG(worst_vs_alone <= 0.01, "batched logits differ from decoding alone by %.5f",
               worst_vs_alone);
     for (int i = 0; i < N_CASES; i++) {
@@ -147,7 +157,8 @@ static void check_refusals(void)
 
 int main(void)
 {
-    check_batched_greedy();
+    check_batched_greedy("tiny-gemma4u-bf16.gguf", "reference-public.gguf", true);
+    check_batched_greedy("tiny-gemma4u-q4_0.gguf", "reference-q4_0-public.gguf", false);
     check_refusals();
     return test_finish("server_batch");
 }
