@@ -93,11 +93,12 @@ check('openai chat: a tool-call round trip renders as g4 eval does', async () =>
   await chatIds('tools', request('tools'));
 });
 
+let imageAnswer = null;
 check('openai chat: an image as a data URI', async () => {
   const png = read('shapes.png').toString('base64');
   const body = request('image');
   body.messages[0].content[0].image_url.url = `data:image/png;base64,${png}`;
-  await chatIds('image', body);
+  imageAnswer = (await chatIds('image', body)).choices[0].message.content;
 });
 
 check('openai chat: an audio clip as input_audio', async () => {
@@ -153,6 +154,16 @@ check('ollama chat streaming', async () => {
   assert.equal(text.trim(), runText);
   assert.equal(last.done, true);
   assert.equal(last.eval_count, n);
+});
+
+check('ollama chat: an image in "images" answers as the same OpenAI request', async () => {
+  const res = await ollama.chat({
+    model: 'x', options: ollamaOptions,
+    messages: [{ role: 'user', content: 'What is in the picture?', images: [read('shapes.png').toString('base64')] }],
+  });
+  assert.ok(imageAnswer !== null);
+  assert.equal(res.message.content, imageAnswer);
+  assert.equal(res.prompt_eval_count, evalIds('image').prompt.length);
 });
 
 check('ollama generate: the prompt as one user turn', async () => {
