@@ -228,8 +228,9 @@ static struct MHD_Daemon *start_listening(server *srv)
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "g4 serve: listening on http://%s:%u\n", srv->cfg.host,
-            info ? info->port : srv->cfg.port);
+    bool ipv6 = strchr(srv->cfg.host, ':') != NULL; /* written [::1] in a URL */
+    fprintf(stderr, "g4 serve: listening on http://%s%s%s:%u\n", ipv6 ? "[" : "",
+            srv->cfg.host, ipv6 ? "]" : "", info ? info->port : srv->cfg.port);
     return d;
 }
 
