@@ -387,6 +387,50 @@ static void test_same_output(const g4_sampler_params *sp, const char *what,
     g4_model_free(model);
 }
 
+/* ---- the reference's assisted generation ------------------------------------------------ */
+
+/* Greedy generation with the drafter reproduces the reference's assisted (= greedy) tokens
+ * on its two prompts: the 23 fed back into the cache, and the 24th emitted. */
+static void test_reference_assisted(void)
+{
+    g4_model *model = load_with_drafter(true);
+    gguf_file *ref = ref_open("mtp/reference-mtp.gguf");
+    const char *names[] = {"mtp_hello", "mtp_long"};
+    g4_sampler_params greedy;
+    g4_sampler_params_init(&greedy);
+    greedy.temperature = 0.0f;
+    for (size_t c = 0; model && ref && c < 2; c++) {
+        char key[128];
+        snprintf(key, sizeof key, "case.%s.input_ids", names[c]);
+        ref_ids prompt = ref_int_array(ref, key);
+        snprintf(key, sizeof key, "case.%s.assisted", names[c]);
+        ref_ids want = ref_int_array(ref, key);
+        g4_session *s = ref_new_session(model, 256);
+        g4_sampler *sampler = NULL;
+        g4_generate_params gp = {.max_tokens = (int32_t)want.n, .draft_max = 4,
+                                 .draft_min = 1, .draft_fixed = true};
+        g4_generate_stats st = {0};
+        CHECK(g4_sampler_new(&greedy, g4_model_vocab_size(model), &sampler) == G4_OK);
+        CHECK(s && g4_generate(s, sampler, prompt.ids, prompt.n, &gp, &st) == G4_OK);
+        size_t same = 0;
+        while (s && same + 1 < want.n && same + prompt.n < g4_session_position(s) &&
+               s->tokens[prompt.n + same] == want.ids[same])
+            same++;
+        CHECK_MSG(want.n == 24 && st.generated_tokens == want.n && same + 1 == want.n &&
+                      st.draft_steps > 0,
+                  "%s: %zu of %zu assisted tokens reproduced, %u drafting steps", names[c],
+                  same, want.n, st.draft_steps);
+        printf("%s: %zu assisted tokens reproduced with %u drafting steps\n", names[c],
+               same + 1 == want.n ? want.n : same, st.draft_steps);
+        g4_sampler_free(sampler);
+        g4_session_free(s);
+        free(prompt.ids);
+        free(want.ids);
+    }
+    gguf_close(ref);
+    g4_model_free(model);
+}
+
 /* ---- rollback: the cache after rejected drafts is the cache of plain decoding ------------- */
 
 enum { ROLLBACK_STEPS = 30 };
@@ -521,6 +565,7 @@ int main(void)
     test_load_checks();
     test_planner();
     test_reference_calls();
+    test_reference_assisted();
     test_rollback();
     g4_sampler_params greedy, sampled;
     g4_sampler_params_init(&greedy);
