@@ -103,13 +103,14 @@ bool request_stops(const cJSON *obj, const char *key, job *j, api_error *err)
     return true;
 }
 
-static bool check_fits(server *srv, job *j, api_error *err)
+/* The prompt (the field named by param) must leave room for one generated token. */
+static bool check_fits(server *srv, job *j, const char *param, api_error *err)
 {
     size_t n = g4_input_n_tokens(j->input), n_ctx = scheduler_n_ctx(srv->sched);
     if (n >= n_ctx)
-        return api_fail(err, 400, "messages",
-                        "the prompt is %zu tokens but the context holds %zu (including at "
-                        "least one generated token)", n, n_ctx);
+        return api_fail(err, 400, param,
+                        "%s: the prompt is %zu tokens but the context holds %zu (including "
+                        "at least one generated token)", param, n, n_ctx);
     return true;
 }
 
@@ -131,7 +132,7 @@ bool request_prepare_chat(server *srv, const cJSON *chat, job *j, api_error *err
                 api_fail_library(err, 400, g4_last_error()));
     free(json);
     g4_free(prompt);
-    return ok && check_fits(srv, j, err);
+    return ok && check_fits(srv, j, "messages", err);
 }
 
 bool request_prepare_text(server *srv, const char *text, job *j, api_error *err)
@@ -139,7 +140,7 @@ bool request_prepare_text(server *srv, const char *text, job *j, api_error *err)
     bool add_bos = strncmp(text, "<bos>", 5) != 0;
     if (g4_input_new(srv->model, text, strlen(text), add_bos, NULL, 0, &j->input) != G4_OK)
         return api_fail_library(err, 400, g4_last_error());
-    return check_fits(srv, j, err);
+    return check_fits(srv, j, "prompt", err);
 }
 
 bool request_submit(server *srv, job *j, api_error *err)
