@@ -665,6 +665,16 @@ static ALWAYS_INLINE void span_to_bf16(const uint8_t *row, q32_weights kind, int
         out[b] = block_to_bf16(row + (size_t)(k0 / 32 + b) * bytes, kind);
 }
 
+/* Asks for elements [k0, k0 + span) of a row of blocks ahead of their conversion: rows
+ * are read a span at a time, a stride the hardware prefetcher does not follow at once. */
+static ALWAYS_INLINE void prefetch_span(const uint8_t *row, q32_weights kind, int64_t k0,
+                                        int64_t span)
+{
+    const uint8_t *start = row + (size_t)(k0 / 32) * q32_block_bytes(kind);
+    for (size_t offset = 0; offset < (size_t)(span / 32) * q32_block_bytes(kind); offset += 64)
+        _mm_prefetch((const char *)start + offset, _MM_HINT_T0);
+}
+
 static ALWAYS_INLINE __m512bh load_bf16(const uint8_t *p)
 {
     return (__m512bh)_mm512_loadu_si512(p);
@@ -741,9 +751,12 @@ static void q32_bf16_row_group(q32_weights kind, int64_t n, const uint8_t *rows,
     int padded = (n_rows + SPAN_ROWS - 1) / SPAN_ROWS * SPAN_ROWS;
     for (int64_t k0 = 0; k0 < n; k0 += CPU_WIDE_SPAN) {
         int64_t span = n - k0 < CPU_WIDE_SPAN ? n - k0 : CPU_WIDE_SPAN, blocks = span / 32;
-        for (int r = 0; r < padded; r++) /* rows past the end repeat the last real one */
+        for (int r = 0; r < padded; r++) { /* rows past the end repeat the last real one */
+            prefetch_span(rows + (size_t)(r + 2 < n_rows ? r + 2 : n_rows - 1) * row_stride,
+                          kind, k0, span);
             span_to_bf16(rows + (size_t)(r < n_rows ? r : n_rows - 1) * row_stride, kind, k0,
                          span, w + (int64_t)r * blocks);
+        }
         for (int c0 = 0; c0 < n_cols; c0 += SPAN_COLS)
             for (int r0 = 0; r0 < n_rows; r0 += SPAN_ROWS)
                 span_micro_cols(w + (int64_t)r0 * blocks, blocks,
