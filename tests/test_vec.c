@@ -121,6 +121,41 @@ static void check_linear(const cpu_vec_ops *vec, const char *isa)
     }
 }
 
+/* out += P V for blocks of queries of every remainder, against double sums; the padding
+ * between output rows stays untouched. */
+static void check_mix_rows(const cpu_vec_ops *vec, const char *isa)
+{
+    enum { MAX_OUT = 6, MAX_V = 33, MAX_DIM = 256, PAD = 5 };
+    static const int64_t dims[] = {1, 17, 64, 100, 256};
+    static float out[MAX_OUT * (MAX_DIM + PAD)], before[MAX_OUT * (MAX_DIM + PAD)];
+    static float p[MAX_OUT * MAX_V], v[MAX_V * MAX_DIM];
+    int bad = 0;
+    for (int di = 0; di < 5; di++)
+        for (int n_out = 1; n_out <= MAX_OUT; n_out++)
+            for (int n_v = 0; n_v <= MAX_V; n_v += 11) {
+                int64_t dim = dims[di];
+                size_t stride = (size_t)dim + PAD;
+                for (size_t i = 0; i < (size_t)n_out * stride; i++)
+                    out[i] = before[i] = rng_uniform(-1.0f, 1.0f);
+                for (int i = 0; i < n_out * n_v; i++)
+                    p[i] = i % 7 == 0 ? 0.0f : rng_uniform(0.0f, 1.0f);
+                for (int64_t i = 0; i < n_v * dim; i++)
+                    v[i] = rng_uniform(-4.0f, 4.0f);
+                vec->mix_rows(out, stride, p, (size_t)n_v, n_out, v, n_v, dim);
+                for (int c = 0; c < n_out; c++) {
+                    for (int64_t d = 0; d < dim; d++) {
+                        double want = before[(size_t)c * stride + (size_t)d];
+                        for (int j = 0; j < n_v; j++)
+                            want += (double)p[c * n_v + j] * v[(int64_t)j * dim + d];
+                        bad += !(fabs(out[(size_t)c * stride + (size_t)d] - want) <= 1e-5);
+                    }
+                    for (size_t d = (size_t)dim; d < stride; d++)
+                        bad += out[(size_t)c * stride + d] != before[(size_t)c * stride + d];
+                }
+            }
+    CHECK_MSG(bad == 0, "%s mix_rows: %d wrong", isa, bad);
+}
+
 /* Every special class: zeros, subnormals, ties, the largest values, infinities, NaNs. */
 static float conversion_input(int i)
 {
@@ -165,6 +200,7 @@ int main(void)
         check_exp(vec, name);
         check_gelu(vec, name);
         check_linear(vec, name);
+        check_mix_rows(vec, name);
         check_conversions(vec, name);
     }
     return test_finish("test_vec");

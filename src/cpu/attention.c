@@ -7,10 +7,11 @@
 
 int64_t attention_scratch_floats(int64_t max_keys, int64_t max_head_dim)
 {
-    /* scores, the block's queries in the K type's activation format (at most f32), one V
-     * row as f32 */
+    /* scores, the block's queries in the K type's activation format (at most f32), a chunk
+     * of V rows as f32 */
     return (int64_t)ATTENTION_QUERY_BLOCK * (max_keys + ATTENTION_QUERY_BLOCK) +
-           (int64_t)ATTENTION_QUERY_BLOCK * max_head_dim + max_head_dim;
+           (int64_t)ATTENTION_QUERY_BLOCK * max_head_dim +
+           (int64_t)ATTENTION_VALUE_CHUNK * max_head_dim;
 }
 
 /* A query sees one contiguous run of keys: its window (or everything before it) joined
@@ -40,7 +41,7 @@ typedef struct query_block {
     int n_q;
     float *scores;  /* [n_q][n_keys] */
     void *queries;  /* the queries in the K type's activation format */
-    float *v_row;   /* one V row dequantized */
+    float *v_rows;  /* ATTENTION_VALUE_CHUNK V rows as f32 */
 } query_block;
 
 static const uint8_t *kv_head(const attention_args *a, const uint8_t *base, int64_t pos,
@@ -101,23 +102,18 @@ static void softmax_visible(const cpu_vec_ops *vec, float *scores, int64_t n_key
 static void block_values(const attention_args *a, const query_block *qb,
                          const cpu_vec_ops *vec)
 {
-    float *out[ATTENTION_QUERY_BLOCK];
-    for (int c = 0; c < qb->n_q; c++) {
-        out[c] = a->out + ((qb->q0 + c) * a->n_head + qb->head) * a->head_dim;
-        memset(out[c], 0, (size_t)a->head_dim * sizeof(float));
-    }
-    for (int64_t j = 0; j < qb->n_keys; j++) {
-        const uint8_t *row = kv_head(a, a->v, qb->lo + j, qb->head);
-        const float *v = (const float *)row;
-        if (a->kv_ops->type != G4_TYPE_F32) {
-            a->kv_ops->to_float(row, qb->v_row, a->head_dim);
-            v = qb->v_row;
-        }
-        for (int c = 0; c < qb->n_q; c++) {
-            float p = qb->scores[(int64_t)c * qb->n_keys + j];
-            if (p != 0.0f)
-                vec->axpy(out[c], p, v, a->head_dim);
-        }
+    float *out = a->out + (qb->q0 * a->n_head + qb->head) * a->head_dim;
+    size_t out_stride = (size_t)(a->n_head * a->head_dim);
+    for (int c = 0; c < qb->n_q; c++)
+        memset(out + (size_t)c * out_stride, 0, (size_t)a->head_dim * sizeof(float));
+    for (int64_t j0 = 0; j0 < qb->n_keys; j0 += ATTENTION_VALUE_CHUNK) {
+        int n_v = (int)(qb->n_keys - j0 < ATTENTION_VALUE_CHUNK ? qb->n_keys - j0
+                                                                 : ATTENTION_VALUE_CHUNK);
+        for (int j = 0; j < n_v; j++)
+            a->kv_ops->to_float(kv_head(a, a->v, qb->lo + j0 + j, qb->head),
+                                qb->v_rows + (int64_t)j * a->head_dim, a->head_dim);
+        vec->mix_rows(out, out_stride, qb->scores + j0, (size_t)qb->n_keys, qb->n_q, qb->v_rows,
+                      n_v, a->head_dim);
     }
 }
 
@@ -137,7 +133,7 @@ static void attention_item(const attention_args *a, int64_t item, float *scratch
     qb.n_keys = hi - qb.lo + 1;
     qb.scores = scratch;
     qb.queries = scratch + (int64_t)ATTENTION_QUERY_BLOCK * qb.n_keys;
-    qb.v_row = (float *)qb.queries + (int64_t)ATTENTION_QUERY_BLOCK * a->head_dim;
+    qb.v_rows = (float *)qb.queries + (int64_t)ATTENTION_QUERY_BLOCK * a->head_dim;
     block_scores(a, &qb);
     const cpu_vec_ops *vec = cpu_vec_ops_best();
     for (int c = 0; c < qb.n_q; c++)

@@ -9,7 +9,8 @@
 #include "core/threadpool.h"
 #include "cpu/quant.h"
 
-enum { ATTENTION_QUERY_BLOCK = 16 };
+/* Queries handled together, and value rows converted to f32 at a time. */
+enum { ATTENTION_QUERY_BLOCK = 16, ATTENTION_VALUE_CHUNK = 32 };
 
 /* Positions [first, last] of a query's bidirectional block (an image's soft tokens);
  * first = -1 when the query is in none. */

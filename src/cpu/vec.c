@@ -57,6 +57,16 @@ static void axpy(float *restrict y, float a, const float *restrict x, int64_t n)
         y[i] += a * x[i];
 }
 
+static void mix_rows(float *out, size_t out_stride, const float *p, size_t p_stride,
+                     int n_out, const float *v, int n_v, int64_t dim)
+{
+    for (int c = 0; c < n_out; c++)
+        for (int j = 0; j < n_v; j++)
+            if (p[(size_t)c * p_stride + (size_t)j] != 0.0f)
+                axpy(out + (size_t)c * out_stride, p[(size_t)c * p_stride + (size_t)j],
+                     v + (size_t)j * (size_t)dim, dim);
+}
+
 /* exp of a non-positive argument on either side, so that it stays finite */
 static float gelu_tanh(float g)
 {
@@ -84,8 +94,8 @@ static void to_half(const float *x, uint16_t *out, int64_t n)
         out[i] = g4_f32_to_half(x[i]);
 }
 
-static const cpu_vec_ops scalar_ops = {sum_squares, scale,    max_of,  exp_shifted,
-                                       axpy,        gelu_mul, to_bf16, to_half};
+static const cpu_vec_ops scalar_ops = {sum_squares, scale,    max_of,   exp_shifted, axpy,
+                                       mix_rows,    gelu_mul, to_bf16, to_half};
 
 const cpu_vec_ops *cpu_vec_ops_for(cpu_isa isa)
 {

@@ -5,6 +5,7 @@
 #ifndef G4_CPU_VEC_H
 #define G4_CPU_VEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpu/cpu_features.h"
@@ -20,6 +21,10 @@ typedef struct cpu_vec_ops {
     double (*exp_shifted)(float *x, int64_t n, float shift);
     /* y[i] += a * x[i] */
     void (*axpy)(float *restrict y, float a, const float *restrict x, int64_t n);
+    /* out[c * out_stride + d] += sum_j p[c * p_stride + j] * v[j * dim + d] for c < n_out,
+     * j < n_v, d < dim: probabilities of a block of queries times a chunk of value rows */
+    void (*mix_rows)(float *out, size_t out_stride, const float *p, size_t p_stride,
+                     int n_out, const float *v, int n_v, int64_t dim);
     /* gate[i] = gelu_tanh(gate[i]) * up[i] */
     void (*gelu_mul)(float *gate, const float *up, int64_t n);
     /* out[i] = x[i] rounded to nearest even bf16 / IEEE half */

@@ -8,6 +8,8 @@
 
 static ALWAYS_INLINE __mmask16 tail_mask(int64_t left)
 {
+    if (left <= 0)
+        return 0;
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
@@ -103,6 +105,52 @@ static void axpy(float *restrict y, float a, const float *restrict x, int64_t n)
     }
 }
 
+enum { MIX_ROWS = 4, MIX_VECTORS = 4 }; /* a tile: 4 outputs x 64 elements in registers */
+
+/* Elements [d0, d0 + 64) of rows outputs, accumulated over all n_v value rows. */
+static ALWAYS_INLINE void mix_tile(float *out, size_t out_stride, const float *p,
+                                   size_t p_stride, int rows, const float *v, int n_v,
+                                   int64_t dim, int64_t d0)
+{
+    __mmask16 m[MIX_VECTORS];
+    __m512 acc[MIX_ROWS][MIX_VECTORS];
+    for (int k = 0; k < MIX_VECTORS; k++)
+        m[k] = tail_mask(dim - d0 - 16 * k);
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < MIX_VECTORS; k++)
+            acc[r][k] = _mm512_maskz_loadu_ps(m[k], out + (size_t)r * out_stride + d0 + 16 * k);
+    for (int j = 0; j < n_v; j++) {
+        __m512 x[MIX_VECTORS];
+        for (int k = 0; k < MIX_VECTORS; k++)
+            x[k] = _mm512_maskz_loadu_ps(m[k], v + (size_t)j * (size_t)dim + d0 + 16 * k);
+        for (int r = 0; r < rows; r++) {
+            __m512 weight = _mm512_set1_ps(p[(size_t)r * p_stride + (size_t)j]);
+            for (int k = 0; k < MIX_VECTORS; k++)
+                acc[r][k] = _mm512_fmadd_ps(weight, x[k], acc[r][k]);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < MIX_VECTORS; k++)
+            _mm512_mask_storeu_ps(out + (size_t)r * out_stride + d0 + 16 * k, m[k], acc[r][k]);
+}
+
+static void mix_rows(float *out, size_t out_stride, const float *p, size_t p_stride,
+                     int n_out, const float *v, int n_v, int64_t dim)
+{
+    for (int c0 = 0; c0 < n_out; c0 += MIX_ROWS) {
+        float *o = out + (size_t)c0 * out_stride;
+        const float *pc = p + (size_t)c0 * p_stride;
+        for (int64_t d0 = 0; d0 < dim; d0 += 16 * MIX_VECTORS) {
+            switch (n_out - c0) {
+            case 1: mix_tile(o, out_stride, pc, p_stride, 1, v, n_v, dim, d0); break;
+            case 2: mix_tile(o, out_stride, pc, p_stride, 2, v, n_v, dim, d0); break;
+            case 3: mix_tile(o, out_stride, pc, p_stride, 3, v, n_v, dim, d0); break;
+            default: mix_tile(o, out_stride, pc, p_stride, MIX_ROWS, v, n_v, dim, d0); break;
+            }
+        }
+    }
+}
+
 /* g * sigmoid(2u) with e = exp(-2|u|): 1 / (1 + e) for u >= 0, e / (1 + e) below. */
 static ALWAYS_INLINE __m512 gelu_tanh(__m512 g)
 {
@@ -151,8 +199,8 @@ static void to_half(const float *x, uint16_t *out, int64_t n)
     }
 }
 
-static const cpu_vec_ops avx512_ops = {sum_squares, scale,    max_of,  exp_shifted,
-                                       axpy,        gelu_mul, to_bf16, to_half};
+static const cpu_vec_ops avx512_ops = {sum_squares, scale,    max_of,   exp_shifted, axpy,
+                                       mix_rows,    gelu_mul, to_bf16, to_half};
 
 const cpu_vec_ops *cpu_vec_avx512_ops(void)
 {
