@@ -24,29 +24,6 @@ static g4_status check_architecture(const gguf_file *f, g4_err *err)
     return G4_OK;
 }
 
-/* A per-layer value stored as one scalar or as an array of n_layer integers or bools. */
-static g4_status read_layer_values(const gguf_file *f, const char *key, uint32_t n_layer,
-                                   int64_t *out, g4_err *err)
-{
-    const gguf_kv *kv = gguf_find(f, key);
-    if (!kv)
-        return g4_fail(err, G4_ERR_FORMAT, "metadata key '%s' is missing", key);
-    if (kv->type != GGUF_ARRAY) {
-        uint32_t v;
-        g4_status st = gguf_get_u32(f, key, &v, err);
-        for (uint32_t l = 0; st == G4_OK && l < n_layer; l++)
-            out[l] = v;
-        return st;
-    }
-    if (kv->count != n_layer)
-        return g4_fail(err, G4_ERR_FORMAT, "metadata '%s' has %llu entries for %u layers", key,
-                       (unsigned long long)kv->count, n_layer);
-    for (uint32_t l = 0; l < n_layer; l++)
-        if (gguf_array_i64(kv, l, &out[l], err) != G4_OK)
-            return g4_fail_context(err, "metadata '%s'", key);
-    return G4_OK;
-}
-
 static g4_status read_optional_f32(const gguf_file *f, const char *key, float fallback,
                                    float *out, g4_err *err)
 {
@@ -117,12 +94,12 @@ static g4_status plan_layers(const gguf_file *f, const gemma4_model *target, dra
 {
     int64_t sliding[GEMMA4_MAX_LAYERS], n_ff[GEMMA4_MAX_LAYERS], n_kv[GEMMA4_MAX_LAYERS];
     g4_status st;
-    if ((st = read_layer_values(f, ARCH ".attention.sliding_window_pattern", d->n_layer,
+    if ((st = weights_read_per_layer(f, ARCH ".attention.sliding_window_pattern", d->n_layer,
                                 sliding, err)) ||
-        (st = read_layer_values(f, ARCH ".feed_forward_length", d->n_layer, n_ff, err)))
+        (st = weights_read_per_layer(f, ARCH ".feed_forward_length", d->n_layer, n_ff, err)))
         return st;
     bool kv_given = gguf_find(f, ARCH ".attention.head_count_kv") != NULL;
-    if (kv_given && (st = read_layer_values(f, ARCH ".attention.head_count_kv", d->n_layer,
+    if (kv_given && (st = weights_read_per_layer(f, ARCH ".attention.head_count_kv", d->n_layer,
                                             n_kv, err)))
         return st;
     for (uint32_t l = 0; l < d->n_layer; l++) {

@@ -13,30 +13,16 @@
 static g4_status read_per_layer_u32(const gguf_file *f, const char *key, uint32_t n_layer,
                                     uint32_t *per_layer, g4_err *err)
 {
-    const gguf_kv *kv = gguf_find(f, key);
-    if (!kv)
-        return g4_fail(err, G4_ERR_FORMAT, "metadata key '%s' is missing", key);
-    if (kv->type != GGUF_ARRAY) {
-        uint32_t v;
-        g4_status st = gguf_get_u32(f, key, &v, err);
-        for (uint32_t l = 0; st == G4_OK && l < n_layer; l++)
-            per_layer[l] = v;
-        return st;
-    }
-    if (kv->count != n_layer)
-        return g4_fail(err, G4_ERR_FORMAT, "metadata '%s' has %llu entries for %u layers", key,
-                       (unsigned long long)kv->count, n_layer);
-    for (uint32_t l = 0; l < n_layer; l++) {
-        int64_t v;
-        g4_status st = gguf_array_i64(kv, l, &v, err);
-        if (st != G4_OK)
-            return g4_fail_context(err, "metadata '%s'", key);
-        if (v <= 0 || v > UINT32_MAX)
+    int64_t values[GEMMA4_MAX_LAYERS];
+    g4_status st = weights_read_per_layer(f, key, n_layer, values, err);
+    bool array = st == G4_OK && gguf_find(f, key)->type == GGUF_ARRAY; /* a scalar is a u32 */
+    for (uint32_t l = 0; st == G4_OK && l < n_layer; l++) {
+        if (array && (values[l] <= 0 || values[l] > UINT32_MAX))
             return g4_fail(err, G4_ERR_FORMAT, "metadata '%s'[%u] = %lld is out of range", key,
-                           l, (long long)v);
-        per_layer[l] = (uint32_t)v;
+                           l, (long long)values[l]);
+        per_layer[l] = (uint32_t)values[l];
     }
-    return G4_OK;
+    return st;
 }
 
 static g4_status read_sliding_pattern(const gguf_file *f, gemma4_hparams *hp, g4_err *err)

@@ -62,3 +62,25 @@ g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_i
     return matmul_weight_init(w, t, exact, err);
 }
 
+
+g4_status weights_read_per_layer(const gguf_file *f, const char *key, uint32_t n_layer,
+                                 int64_t *out, g4_err *err)
+{
+    const gguf_kv *kv = gguf_find(f, key);
+    if (!kv)
+        return g4_fail(err, G4_ERR_FORMAT, "metadata key '%s' is missing", key);
+    if (kv->type != GGUF_ARRAY) {
+        uint32_t v;
+        g4_status st = gguf_get_u32(f, key, &v, err);
+        for (uint32_t l = 0; st == G4_OK && l < n_layer; l++)
+            out[l] = v;
+        return st;
+    }
+    if (kv->count != n_layer)
+        return g4_fail(err, G4_ERR_FORMAT, "metadata '%s' has %llu entries for %u layers", key,
+                       (unsigned long long)kv->count, n_layer);
+    for (uint32_t l = 0; l < n_layer; l++)
+        if (gguf_array_i64(kv, l, &out[l], err) != G4_OK)
+            return g4_fail_context(err, "metadata '%s'", key);
+    return G4_OK;
+}

@@ -28,4 +28,9 @@ g4_status weights_load_vector(const gguf_file *f, const char *name, uint64_t n, 
 g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_in,
                               uint64_t n_out, bool exact, matmul_weight *w, g4_err *err);
 
+/* A per-layer metadata value stored as one scalar (u32) or as an array of n_layer integers
+ * or bools, into out[n_layer]. */
+g4_status weights_read_per_layer(const gguf_file *f, const char *key, uint32_t n_layer,
+                                 int64_t *out, g4_err *err);
+
 #endif
