@@ -358,17 +358,12 @@ static void attention_sublayer(const drafter_model *d, drafter_state *st, thread
         .n_head = d->n_head,
         .n_head_kv = kl->n_head_kv,
         .head_dim = ly->head_dim,
-        .k = kl->k,
-        .v = kl->v,
-        .cap = kl->cap,
-        .row_bytes = kl->row_bytes,
-        .head_bytes = kl->head_bytes,
-        .kv_ops = kv->ops,
         .pos0 = pos - 1,
         .window = ly->sliding ? sliding_reach(kv, pos, d->window) : 0,
         .scratch = st->scores,
         .scratch_per_thread = st->scores_per_thread,
     };
+    kv_cache_attention_source(kv, kl, &args);
     attention(pool, &args);
     matmul(pool, &st->mm, &ly->attn_output, st->attn, 1, st->branch);
     rmsnorm_rows(st->branch, st->branch, ly->post_attention_norm, 1, d->n_embd, d->rms_eps);

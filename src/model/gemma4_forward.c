@@ -148,12 +148,6 @@ static void sequence_attention(const gemma4_model *m, gemma4_state *st, threadpo
         .n_head = m->hp.n_head,
         .n_head_kv = ly->n_head_kv,
         .head_dim = ly->head_dim,
-        .k = kl->k,
-        .v = kl->v,
-        .cap = kl->cap,
-        .row_bytes = kl->row_bytes,
-        .head_bytes = kl->head_bytes,
-        .kv_ops = seq->kv->ops,
         .pos0 = seq->kv->n_pos,
         .window = ly->sliding ? m->hp.window : 0,
         .blocks = blocks && (ly->sliding || blocks->all_layers) ? blocks->spans : NULL,
@@ -161,6 +155,7 @@ static void sequence_attention(const gemma4_model *m, gemma4_state *st, threadpo
         .scratch = st->scores,
         .scratch_per_thread = st->scores_per_thread,
     };
+    kv_cache_attention_source(seq->kv, kl, &args);
     attention(pool, &args);
 }
 

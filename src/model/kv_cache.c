@@ -117,6 +117,16 @@ void kv_cache_store(const kv_cache *kv, const kv_layer *layer, int64_t pos, cons
     store_row(kv, layer, v, layer->v + offset);
 }
 
+void kv_cache_attention_source(const kv_cache *kv, const kv_layer *layer, attention_args *args)
+{
+    args->k = layer->k;
+    args->v = layer->v;
+    args->cap = layer->cap;
+    args->row_bytes = layer->row_bytes;
+    args->head_bytes = layer->head_bytes;
+    args->kv_ops = kv->ops;
+}
+
 void kv_cache_mark_written(kv_cache *kv, int64_t last_pos)
 {
     int64_t oldest = last_pos - kv->ring_cap + 1;

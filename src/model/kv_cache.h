@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "cpu/attention.h"
 #include "cpu/quant.h"
 #include "model/gemma4.h"
 
@@ -44,6 +45,8 @@ uint64_t kv_cache_bytes(const gemma4_model *model, int64_t n_ctx, int64_t n_batc
 /* Stores one position's K and V (n_head_kv * head_dim floats each), converted. */
 void kv_cache_store(const kv_cache *kv, const kv_layer *layer, int64_t pos, const float *k,
                     const float *v);
+/* Points attention at one layer's K/V rings: k, v, cap, row_bytes, head_bytes, kv_ops. */
+void kv_cache_attention_source(const kv_cache *kv, const kv_layer *layer, attention_args *args);
 /* Records that positions up to last_pos were written (the rings overwrote older ones). */
 void kv_cache_mark_written(kv_cache *kv, int64_t last_pos);
 /* Drops positions >= n_keep. Fails when a sliding ring no longer holds the window
