@@ -1,6 +1,5 @@
 #include "cpu/attention.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "cpu/vec.h"

@@ -63,8 +63,9 @@ static ALWAYS_INLINE __m256i pair_sums(__m256i v)
     return _mm256_madd_epi16(v, _mm256_set1_epi16(1));
 }
 
-/* As in the AVX-512 kernels: the matrix-vector kernels prefetch the same place rows_ahead
- * rows further on (the next tile's rows); the hardware prefetcher alone falls short. */
+/* As in the AVX-512 kernels: a tile's first pass over its rows prefetches the same place
+ * rows_ahead rows further on (the next tile's rows); the hardware prefetcher alone falls
+ * short. */
 static ALWAYS_INLINE void prefetch_ahead(const cpu_micro_tile *t, const uint8_t *weights,
                                          size_t bytes, int rows_ahead)
 {

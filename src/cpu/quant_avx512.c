@@ -60,8 +60,8 @@ static ALWAYS_INLINE __m512i mask_bytes(int byte)
 /* Weight rows are read a tile at a time, each row sequentially; the hardware prefetcher
  * alone leaves a matrix-vector product well short of memory bandwidth, so each read of
  * `bytes` weights also prefetches the same place rows_ahead rows further on (the next
- * tile's rows). Prefetches past the end of the matrix are harmless. Only the one-column
- * (matrix-vector) kernels prefetch: with more columns a tile's rows are reused from cache
+ * tile's rows). Prefetches past the end of the matrix are harmless. Only a tile's first
+ * pass over its rows prefetches (t->stream): later column groups reuse the rows from cache
  * and the prefetches would only take load slots. */
 static ALWAYS_INLINE void prefetch_ahead(const cpu_micro_tile *t, const uint8_t *weights,
                                          size_t bytes, int rows_ahead)
