@@ -43,9 +43,10 @@ typedef struct g4_model_params {
     int n_threads;   /* worker threads for the forward pass; 0 = one per core */
     bool exact_math; /* multiply quantized weights in f32 after dequantizing them (slow;
                         for checking the fast 8-bit-activation kernels) */
-    /* false (default): read the file into private memory backed by huge pages, which
-     * decodes about 1.6x faster; true: map the file, which starts sooner and shares the
-     * page cache between processes */
+    /* false (default): map the file, so the model runs at once, and move it in the
+     * background into private memory backed by huge pages, which decodes faster (see
+     * g4_model_wait_in_memory); true: only map it, which shares the page cache between
+     * processes and takes no memory of its own */
     bool use_mmap;
     g4_progress_fn progress;
     void *progress_user;
@@ -54,6 +55,11 @@ typedef struct g4_model_params {
 void g4_model_params_init(g4_model_params *params);
 g4_status g4_model_load(const char *path, const g4_model_params *params, g4_model **out);
 void g4_model_free(g4_model *model);
+/* Blocks until the background move of the weights (and of an attached drafter) into
+ * private memory has ended; the model is usable all along, only faster afterwards.
+ * True when everything moved; false with use_mmap, or when the move stopped early (out of
+ * memory): the rest then keeps running from the mapped file. Benchmarks call it first. */
+bool g4_model_wait_in_memory(g4_model *model);
 
 int32_t g4_model_vocab_size(const g4_model *model);
 /* Width of the model's embeddings (3840 on the 12B): the row length of g4_media_embed. */

@@ -3,8 +3,6 @@
  * is used, so a hostile file can only produce an error message. */
 #include "core/gguf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -12,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_ALIGNMENT_KEY "general.alignment"
@@ -746,18 +742,19 @@ static g4_status parse(gguf_file *f, g4_err *err)
     return status;
 }
 
-static g4_status open_image(const void *data, uint64_t size, bool owns_mapping,
+/* Parses an image of a file; the gguf_file takes `image` (NULL for caller-owned memory),
+ * which is closed on failure too. */
+static g4_status open_image(const void *data, uint64_t size, file_image *image,
                             gguf_file **out, g4_err *err)
 {
     gguf_file *f = calloc(1, sizeof *f);
     if (!f) {
-        if (owns_mapping && size > 0)
-            munmap((void *)data, (size_t)size);
+        file_image_close(image);
         return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
     }
     f->base = data;
     f->size = size;
-    f->owns_mapping = owns_mapping;
+    f->image = image;
     g4_status status = parse(f, err);
     if (status != G4_OK) {
         gguf_close(f);
@@ -767,103 +764,24 @@ static g4_status open_image(const void *data, uint64_t size, bool owns_mapping,
     return G4_OK;
 }
 
-static g4_status fail_errno(g4_err *err, const char *path, const char *what)
-{
-    char reason[128];
-    if (strerror_r(errno, reason, sizeof reason) != 0)
-        snprintf(reason, sizeof reason, "error %d", errno);
-    return g4_fail(err, G4_ERR_IO, "%s: %s: %s", path, what, reason);
-}
-
-/* Opens path and checks that it is a regular file that fits the address space. */
-static g4_status open_regular(const char *path, int *fd, uint64_t *size, g4_err *err)
-{
-    *size = 0;
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        return fail_errno(err, path, "cannot open");
-    struct stat st;
-    g4_status status = G4_OK;
-    if (fstat(*fd, &st) != 0)
-        status = fail_errno(err, path, "cannot stat");
-    else if (!S_ISREG(st.st_mode))
-        status = g4_fail(err, G4_ERR_IO, "%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > SIZE_MAX)
-        status = g4_fail(err, G4_ERR_IO, "%s: too large to map", path);
-    if (status == G4_OK)
-        *size = (uint64_t)st.st_size;
-    return status;
-}
-
-enum { COPY_CHUNK = 64 << 20 };
-
-/* Reads the whole file into private anonymous memory, asking for huge pages (the
- * weights then stream at close to memory bandwidth, which the page cache's 4 KiB
- * mappings do not allow). */
-static g4_status copy_file(const char *path, int fd, uint64_t size,
-                           const gguf_open_options *opt, void **data, g4_err *err)
-{
-    void *mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    if (mem == MAP_FAILED)
-        return fail_errno(err, path, "cannot allocate memory for");
-    madvise(mem, (size_t)size, MADV_HUGEPAGE); /* only a hint: failure is harmless */
-    for (uint64_t done = 0; done < size;) {
-        size_t want = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        ssize_t got = pread(fd, (char *)mem + done, want, (off_t)done);
-        if (got <= 0) {
-            g4_status status = got < 0 ? fail_errno(err, path, "cannot read")
-                                       : g4_fail(err, G4_ERR_IO, "%s: shorter than its size",
-                                                 path);
-            munmap(mem, (size_t)size);
-            return status;
-        }
-        done += (uint64_t)got;
-        if (opt->progress)
-            opt->progress((float)((double)done / (double)size), opt->progress_user);
-    }
-    mprotect(mem, (size_t)size, PROT_READ);
-    *data = mem;
-    return G4_OK;
-}
-
-/* Maps the file read-only, or copies it (opt->copy); an empty file gets no memory. */
-static g4_status load_file(const char *path, const gguf_open_options *opt, const void **data,
-                           uint64_t *size, g4_err *err)
-{
-    *data = NULL;
-    int fd;
-    g4_status status = open_regular(path, &fd, size, err);
-    if (status == G4_OK && *size > 0 && opt->copy) {
-        void *mem = NULL;
-        status = copy_file(path, fd, *size, opt, &mem, err);
-        *data = mem;
-    } else if (status == G4_OK && *size > 0) {
-        void *map = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED)
-            status = fail_errno(err, path, "cannot map");
-        else
-            *data = map;
-    }
-    if (fd >= 0)
-        close(fd);
-    return status;
-}
-
 g4_status gguf_open_with(const char *path, const gguf_open_options *options, gguf_file **out,
                          g4_err *err)
 {
-    static const gguf_open_options mapped = {0};
     *out = NULL;
-    const void *data;
-    uint64_t size;
-    g4_status status = load_file(path, options ? options : &mapped, &data, &size, err);
+    file_image_options image_options = {.promote = options && options->copy};
+    file_image *image = NULL;
+    g4_status status = file_image_open(path, &image_options, &image, err);
     if (status != G4_OK)
         return status;
-    status = open_image(data, size, true, out, err);
+    status = open_image(file_image_data(image), file_image_size(image), image, out, err);
     if (status != G4_OK && err)
         g4_fail_context(err, "%s", path);
     return status;
+}
+
+bool gguf_wait_in_memory(gguf_file *file)
+{
+    return file->image && file_image_wait_promoted(file->image);
 }
 
 g4_status gguf_open(const char *path, gguf_file **out, g4_err *err)
@@ -877,7 +795,7 @@ g4_status gguf_open_memory(const void *data, uint64_t size, gguf_file **out, g4_
     if (!data && size > 0)
         return g4_fail(err, G4_ERR_INVALID_ARG, "gguf_open_memory: NULL data of %" PRIu64
                        " bytes", size);
-    return open_image(data, size, false, out, err);
+    return open_image(data, size, NULL, out, err);
 }
 
 void gguf_close(gguf_file *file)
@@ -894,8 +812,7 @@ void gguf_close(gguf_file *file)
         free(tables->tensors.slots);
         free(tables);
     }
-    if (file->owns_mapping && file->size > 0)
-        munmap((void *)file->base, (size_t)file->size);
+    file_image_close(file->image);
     free(file);
 }
 

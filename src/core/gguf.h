@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/file_image.h"
 #include "core/tensor_type.h"
 
 typedef enum gguf_value_type {
@@ -53,7 +54,7 @@ typedef struct gguf_file {
     const uint8_t *base;         /* start of the file image */
     uint64_t size;
     uint64_t data_offset;        /* start of the tensor data section */
-    bool owns_mapping;
+    file_image *image;           /* the file's bytes when gguf_open_with read it, else NULL */
     /* lookup tables owned by the reader */
     void *private_state;
 } gguf_file;
@@ -66,15 +67,17 @@ g4_status gguf_open(const char *path, gguf_file **out, g4_err *err);
 /* How gguf_open_with holds the file. */
 typedef struct gguf_open_options {
     /* false: map the file (pages come from the page cache as they are touched); true:
-     * read it into private memory backed by huge pages where the system allows */
+     * map it, then move it in the background into private memory backed by huge pages
+     * where the system allows (core/file_image.h): usable at once, fast once moved */
     bool copy;
-    void (*progress)(float fraction, void *user); /* while copying; may be NULL */
-    void *progress_user;
 } gguf_open_options;
 
 /* gguf_open with options (NULL: map the file). */
 g4_status gguf_open_with(const char *path, const gguf_open_options *options, gguf_file **out,
                          g4_err *err);
+/* Blocks until a file opened with .copy is in private memory; true when all of it is
+ * (false for a mapped or in-memory file, or when the move stopped early). */
+bool gguf_wait_in_memory(gguf_file *file);
 /* Parses an in-memory image (not copied; must outlive the result). */
 g4_status gguf_open_memory(const void *data, uint64_t size, gguf_file **out, g4_err *err);
 void gguf_close(gguf_file *file);

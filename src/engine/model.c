@@ -24,25 +24,18 @@ static void report_progress(const g4_model_params *p, float fraction)
         p->progress(fraction, p->progress_user);
 }
 
-/* Reading the file is most of the loading time: it reports up to 80 %. */
-static void report_copy(float fraction, void *user)
-{
-    report_progress(user, 0.8f * fraction);
-}
-
 static g4_status load_parts(const char *path, const g4_model_params *p, g4_model *m,
                             g4_err *err)
 {
-    gguf_open_options open = {.copy = !p->use_mmap, .progress = report_copy,
-                              .progress_user = (void *)p};
+    gguf_open_options open = {.copy = !p->use_mmap};
     g4_status st = gguf_open_with(path, &open, &m->file, err);
     if (st != G4_OK)
         return st;
-    report_progress(p, 0.8f);
+    report_progress(p, 0.5f);
     st = gemma4_load(m->file, p->exact_math, &m->net, err);
     if (st != G4_OK)
         return g4_fail_context(err, "%s", path);
-    report_progress(p, 0.85f);
+    report_progress(p, 0.7f);
     st = tokenizer_load(m->file, &m->tok, err);
     if (st != G4_OK)
         return g4_fail_context(err, "%s", path);
@@ -83,6 +76,12 @@ g4_status g4_model_load(const char *path, const g4_model_params *params, g4_mode
     }
     *out = m;
     return api_report(&err);
+}
+
+bool g4_model_wait_in_memory(g4_model *model)
+{
+    bool weights = gguf_wait_in_memory(model->file);
+    return (!model->drafter_file || gguf_wait_in_memory(model->drafter_file)) && weights;
 }
 
 void g4_model_free(g4_model *model)
