@@ -157,6 +157,9 @@ static g4_status map_whole_file(const char *path, file_image *image, g4_err *err
         return status;
     }
     image->base = map;
+    /* Where the page cache holds the file in huge pages, or reads it in now, they are
+     * mapped whole (a hint: failure is harmless). */
+    madvise(map, image->mapped_bytes, MADV_HUGEPAGE);
     return G4_OK;
 }
 
@@ -220,7 +223,6 @@ static void start_mover(file_image *image, size_t chunk_bytes)
  * made in the background. */
 static void promote(file_image *image, const file_image_options *options)
 {
-    madvise(image->base, image->mapped_bytes, MADV_HUGEPAGE); /* a hint: may fail */
     if (!options->copy_always && page_cache_is_huge(image)) {
         image->backing = FILE_IMAGE_HUGE_PAGE_CACHE;
         image->all_promoted = true;

@@ -58,18 +58,25 @@ static void print_tensor_census(FILE *out, const gguf_file *f)
                     count[t], (double)bytes[t] / (1 << 20));
 }
 
+/* Where the weights live (core/file_image.h). */
+static const char *weights_label(const g4_model *model)
+{
+    if (model->use_mmap || !model->file->image)
+        return "weights (mapped)";
+    return file_image_backed_by(model->file->image) == FILE_IMAGE_HUGE_PAGE_CACHE
+               ? "weights (page cache)" : "weights (in memory)";
+}
+
 static void print_memory(FILE *out, const g4_model *model, const g4_session_params *params)
 {
-    /* a copied file is all in memory, metadata included */
+    /* a promoted file is all in huge pages, metadata included */
     uint64_t weights = model->use_mmap ? gemma4_weight_bytes(&model->net) : model->file->size;
     uint64_t session = g4_model_session_bytes(model, params);
     gemma4_state_sizes sz = session_sizes(model, params);
     uint64_t kv = kv_cache_bytes(&model->net, sz.n_ctx, sz.n_batch, sz.kv_type);
     fprintf(out, "memory at --ctx %lld, %s KV cache (%d threads):\n", (long long)sz.n_ctx,
             g4_type_name(sz.kv_type), model->n_threads);
-    fprintf(out, "  %-22s %10.2f MiB\n",
-            model->use_mmap ? "weights (mapped)" : "weights (in memory)",
-            (double)weights / (1 << 20));
+    fprintf(out, "  %-22s %10.2f MiB\n", weights_label(model), (double)weights / (1 << 20));
     fprintf(out, "  KV cache               %10.2f MiB\n", (double)kv / (1 << 20));
     fprintf(out, "  work buffers           %10.2f MiB\n", (double)(session - kv) / (1 << 20));
     fprintf(out, "  total                  %10.2f MiB\n",
