@@ -7,29 +7,9 @@
 
 #include "core/half.h"
 #include "cpu/quant.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#include "cpu/simd_common.h"
 
 enum { ROWS = 2, COLS = 4 }; /* tile of the float and Q4_0/Q8_0 kernels (16 registers) */
-
-static ALWAYS_INLINE uint16_t load_u16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static ALWAYS_INLINE float load_half(const uint8_t *p)
-{
-    return _cvtsh_ss(load_u16(p));
-}
-
-static ALWAYS_INLINE float load_f32(const uint8_t *p)
-{
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static ALWAYS_INLINE __m256i load_256(const void *p)
 {
@@ -360,10 +340,12 @@ static ALWAYS_INLINE void k_micro(const cpu_micro_tile *t, int cols, k_weights k
 
 /* ---- micro-kernel tables and dot_tile -------------------------------------------------------- */
 
-#define MICRO(name, cols, call)                                                               \
-    static void name##_##cols(const cpu_micro_tile *t) { call(t, cols); }
-#define MICRO_4(name, call)                                                                   \
-    MICRO(name, 1, call) MICRO(name, 2, call) MICRO(name, 3, call) MICRO(name, 4, call)
+/* name_1 .. name_4: kernel(t, cols, kind) for that many columns */
+#define MICRO(name, cols, kernel, kind)                                                       \
+    static void name##_##cols(const cpu_micro_tile *t) { kernel(t, cols, kind); }
+#define MICRO_4(name, kernel, kind)                                                           \
+    MICRO(name, 1, kernel, kind) MICRO(name, 2, kernel, kind) MICRO(name, 3, kernel, kind)    \
+    MICRO(name, 4, kernel, kind)
 
 #define DOT_TILE(name, rows_per_tile, act_block_bytes, act_block_elems)                       \
     static const cpu_tiling name##_tiling = {rows_per_tile, COLS, act_block_bytes,           \
@@ -377,47 +359,15 @@ static ALWAYS_INLINE void k_micro(const cpu_micro_tile *t, int cols, k_weights k
                      out, out_stride);                                                        \
     }
 
-static ALWAYS_INLINE void f32_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_F32);
-}
-static ALWAYS_INLINE void f16_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_F16);
-}
-static ALWAYS_INLINE void bf16_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_BF16);
-}
-static ALWAYS_INLINE void q4_0_micro(const cpu_micro_tile *t, int cols)
-{
-    q32_micro(t, cols, WEIGHTS_Q4_0);
-}
-static ALWAYS_INLINE void q8_0_micro(const cpu_micro_tile *t, int cols)
-{
-    q32_micro(t, cols, WEIGHTS_Q8_0);
-}
-static ALWAYS_INLINE void q4_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q4_K);
-}
-static ALWAYS_INLINE void q5_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q5_K);
-}
-static ALWAYS_INLINE void q6_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q6_K);
-}
 
-MICRO_4(f32, f32_micro)
-MICRO_4(f16, f16_micro)
-MICRO_4(bf16, bf16_micro)
-MICRO_4(q4_0, q4_0_micro)
-MICRO_4(q8_0, q8_0_micro)
-MICRO_4(q4_K, q4_K_micro)
-MICRO_4(q5_K, q5_K_micro)
-MICRO_4(q6_K, q6_K_micro)
+MICRO_4(f32, float_micro, WEIGHTS_F32)
+MICRO_4(f16, float_micro, WEIGHTS_F16)
+MICRO_4(bf16, float_micro, WEIGHTS_BF16)
+MICRO_4(q4_0, q32_micro, WEIGHTS_Q4_0)
+MICRO_4(q8_0, q32_micro, WEIGHTS_Q8_0)
+MICRO_4(q4_K, k_micro, WEIGHTS_Q4_K)
+MICRO_4(q5_K, k_micro, WEIGHTS_Q5_K)
+MICRO_4(q6_K, k_micro, WEIGHTS_Q6_K)
 
 DOT_TILE(f32, ROWS, sizeof(float), 1)
 DOT_TILE(f16, ROWS, sizeof(float), 1)

@@ -14,27 +14,7 @@
 
 #include "core/half.h"
 #include "cpu/quant.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE uint16_t load_u16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static ALWAYS_INLINE float load_half(const uint8_t *p)
-{
-    return _cvtsh_ss(load_u16(p));
-}
-
-static ALWAYS_INLINE float load_f32(const uint8_t *p)
-{
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+#include "cpu/simd_common.h"
 
 /* (a & mask) | b in one instruction. */
 static ALWAYS_INLINE __m512i and_or(__m512i a, __m512i mask, __m512i b)
@@ -565,12 +545,14 @@ static ALWAYS_INLINE void k_micro(const cpu_micro_tile *t, int cols, k_weights k
 #define MICRO(name, cols, ...)                                                                \
     static void name##_##cols(const cpu_micro_tile *t) { __VA_ARGS__; }
 
-#define MICRO_4(name, call)                                                                   \
-    MICRO(name, 1, call(t, 1)) MICRO(name, 2, call(t, 2)) MICRO(name, 3, call(t, 3))          \
-    MICRO(name, 4, call(t, 4))
-#define MICRO_8(name, call)                                                                   \
-    MICRO_4(name, call) MICRO(name, 5, call(t, 5)) MICRO(name, 6, call(t, 6))                 \
-    MICRO(name, 7, call(t, 7)) MICRO(name, 8, call(t, 8))
+/* name_1 .. name_4 (or _8): kernel(t, cols, kind) for that many columns */
+#define MICRO_4(name, kernel, kind)                                                           \
+    MICRO(name, 1, kernel(t, 1, kind)) MICRO(name, 2, kernel(t, 2, kind))                     \
+    MICRO(name, 3, kernel(t, 3, kind)) MICRO(name, 4, kernel(t, 4, kind))
+#define MICRO_8(name, kernel, kind)                                                           \
+    MICRO_4(name, kernel, kind) MICRO(name, 5, kernel(t, 5, kind))                            \
+    MICRO(name, 6, kernel(t, 6, kind)) MICRO(name, 7, kernel(t, 7, kind))                     \
+    MICRO(name, 8, kernel(t, 8, kind))
 
 #define DOT_TILE(name, tiling)                                                                \
     static void name(int64_t n, const void *rows, size_t row_stride, int n_rows,             \
@@ -581,47 +563,15 @@ static ALWAYS_INLINE void k_micro(const cpu_micro_tile *t, int cols, k_weights k
                      out_stride);                                                             \
     }
 
-static ALWAYS_INLINE void f32_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_F32);
-}
-static ALWAYS_INLINE void f16_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_F16);
-}
-static ALWAYS_INLINE void bf16_micro(const cpu_micro_tile *t, int cols)
-{
-    float_micro(t, cols, WEIGHTS_BF16);
-}
-static ALWAYS_INLINE void q4_0_micro(const cpu_micro_tile *t, int cols)
-{
-    q32_micro(t, cols, WEIGHTS_Q4_0);
-}
-static ALWAYS_INLINE void q8_0_micro(const cpu_micro_tile *t, int cols)
-{
-    q32_micro(t, cols, WEIGHTS_Q8_0);
-}
-static ALWAYS_INLINE void q4_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q4_K);
-}
-static ALWAYS_INLINE void q5_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q5_K);
-}
-static ALWAYS_INLINE void q6_K_micro(const cpu_micro_tile *t, int cols)
-{
-    k_micro(t, cols, WEIGHTS_Q6_K);
-}
 
-MICRO_4(f32, f32_micro)
-MICRO_4(f16, f16_micro)
-MICRO_4(bf16, bf16_micro)
-MICRO_4(q4_0, q4_0_micro)
-MICRO_4(q8_0, q8_0_micro)
-MICRO_8(q4_K, q4_K_micro)
-MICRO_8(q5_K, q5_K_micro)
-MICRO_8(q6_K, q6_K_micro)
+MICRO_4(f32, float_micro, WEIGHTS_F32)
+MICRO_4(f16, float_micro, WEIGHTS_F16)
+MICRO_4(bf16, float_micro, WEIGHTS_BF16)
+MICRO_4(q4_0, q32_micro, WEIGHTS_Q4_0)
+MICRO_4(q8_0, q32_micro, WEIGHTS_Q8_0)
+MICRO_8(q4_K, k_micro, WEIGHTS_Q4_K)
+MICRO_8(q5_K, k_micro, WEIGHTS_Q5_K)
+MICRO_8(q6_K, k_micro, WEIGHTS_Q6_K)
 
 #define TILING_4(name, act_block_bytes, act_block_elems)                                      \
     static const cpu_tiling name##_tiling = {                                                \

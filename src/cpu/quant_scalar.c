@@ -87,48 +87,48 @@ static void to_float_q8_0(const void *row, float *out, int64_t n)
     }
 }
 
-/* The SIMD versions compute (d * scale) * q - (dmin * min) in this order, so results match
- * bit for bit. */
+/* The 256 codes of a Q4_K or Q5_K block in element order (qh: the Q5_K fifth bits, NULL
+ * for Q4_K). */
+static void k_block_codes(const uint8_t *qs, const uint8_t *qh, uint8_t codes[QK_K])
+{
+    for (int chunk = 0; chunk < 4; chunk++, qs += 32, codes += 64) {
+        for (int l = 0; l < 32; l++) {
+            int fifth_lo = qh ? ((qh[l] >> (2 * chunk)) & 1) << 4 : 0;
+            int fifth_hi = qh ? ((qh[l] >> (2 * chunk + 1)) & 1) << 4 : 0;
+            codes[l] = (uint8_t)((qs[l] & 15) | fifth_lo);
+            codes[l + 32] = (uint8_t)((qs[l] >> 4) | fifth_hi);
+        }
+    }
+}
+
+/* One Q4_K or Q5_K block. The SIMD versions compute (d * scale) * q - (dmin * min) in this
+ * order, so results match bit for bit. */
+static void k_block_to_float(const uint8_t d_half[2], const uint8_t dmin_half[2],
+                             const uint8_t *packed_scales, const uint8_t *qs,
+                             const uint8_t *qh, float *out)
+{
+    float d = read_half(d_half), dmin = read_half(dmin_half);
+    uint8_t scale[8], min[8], codes[QK_K];
+    quant_unpack_k_scales(packed_scales, scale, min);
+    k_block_codes(qs, qh, codes);
+    for (int e = 0; e < QK_K; e++)
+        out[e] = d * scale[e / 32] * (float)codes[e] - dmin * min[e / 32];
+}
+
 void quant_scalar_to_float_q4_K(const void *row, float *out, int64_t n)
 {
     const block_q4_K *blocks = row;
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        const block_q4_K *block = &blocks[b];
-        float d = read_half(block->d), dmin = read_half(block->dmin);
-        uint8_t scale[8], min[8];
-        quant_unpack_k_scales(block->scales, scale, min);
-        for (int chunk = 0; chunk < 4; chunk++, out += 64) {
-            const uint8_t *qs = block->qs + 32 * chunk;
-            float d_lo = d * scale[2 * chunk], m_lo = dmin * min[2 * chunk];
-            float d_hi = d * scale[2 * chunk + 1], m_hi = dmin * min[2 * chunk + 1];
-            for (int l = 0; l < 32; l++) {
-                out[l] = d_lo * (float)(qs[l] & 15) - m_lo;
-                out[l + 32] = d_hi * (float)(qs[l] >> 4) - m_hi;
-            }
-        }
-    }
+    for (int64_t b = 0; b < n / QK_K; b++, out += QK_K)
+        k_block_to_float(blocks[b].d, blocks[b].dmin, blocks[b].scales, blocks[b].qs, NULL,
+                         out);
 }
 
 void quant_scalar_to_float_q5_K(const void *row, float *out, int64_t n)
 {
     const block_q5_K *blocks = row;
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        const block_q5_K *block = &blocks[b];
-        float d = read_half(block->d), dmin = read_half(block->dmin);
-        uint8_t scale[8], min[8];
-        quant_unpack_k_scales(block->scales, scale, min);
-        for (int chunk = 0; chunk < 4; chunk++, out += 64) {
-            const uint8_t *qs = block->qs + 32 * chunk;
-            float d_lo = d * scale[2 * chunk], m_lo = dmin * min[2 * chunk];
-            float d_hi = d * scale[2 * chunk + 1], m_hi = dmin * min[2 * chunk + 1];
-            for (int l = 0; l < 32; l++) {
-                int q_lo = (qs[l] & 15) | (((block->qh[l] >> (2 * chunk)) & 1) << 4);
-                int q_hi = (qs[l] >> 4) | (((block->qh[l] >> (2 * chunk + 1)) & 1) << 4);
-                out[l] = d_lo * (float)q_lo - m_lo;
-                out[l + 32] = d_hi * (float)q_hi - m_hi;
-            }
-        }
-    }
+    for (int64_t b = 0; b < n / QK_K; b++, out += QK_K)
+        k_block_to_float(blocks[b].d, blocks[b].dmin, blocks[b].scales, blocks[b].qs,
+                         blocks[b].qh, out);
 }
 
 /* The 6-bit quant of element e (0..255) of a Q6_K block, before subtracting 32. */
@@ -284,12 +284,7 @@ static float dot_q4_K(int64_t n, const uint8_t *row, const uint8_t *act)
     double sum = 0.0;
     for (int64_t b = 0; b < n / QK_K; b++) {
         uint8_t codes[QK_K];
-        for (int chunk = 0; chunk < 4; chunk++) {
-            for (int l = 0; l < 32; l++) {
-                codes[64 * chunk + l] = w[b].qs[32 * chunk + l] & 15;
-                codes[64 * chunk + 32 + l] = w[b].qs[32 * chunk + l] >> 4;
-            }
-        }
+        k_block_codes(w[b].qs, NULL, codes);
         sum += k_quant_block_dot(codes, read_half(w[b].d), read_half(w[b].dmin), w[b].scales,
                                  &a[b]);
     }
@@ -303,14 +298,7 @@ static float dot_q5_K(int64_t n, const uint8_t *row, const uint8_t *act)
     double sum = 0.0;
     for (int64_t b = 0; b < n / QK_K; b++) {
         uint8_t codes[QK_K];
-        for (int chunk = 0; chunk < 4; chunk++) {
-            for (int l = 0; l < 32; l++) {
-                uint8_t qs = w[b].qs[32 * chunk + l], qh = w[b].qh[l];
-                codes[64 * chunk + l] = (uint8_t)((qs & 15) | (((qh >> (2 * chunk)) & 1) << 4));
-                codes[64 * chunk + 32 + l] =
-                    (uint8_t)((qs >> 4) | (((qh >> (2 * chunk + 1)) & 1) << 4));
-            }
-        }
+        k_block_codes(w[b].qs, w[b].qh, codes);
         sum += k_quant_block_dot(codes, read_half(w[b].d), read_half(w[b].dmin), w[b].scales,
                                  &a[b]);
     }

@@ -2,9 +2,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "cpu/simd_common.h"
 #include "cpu/vec.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static ALWAYS_INLINE __mmask16 tail_mask(int64_t left)
 {
