@@ -64,8 +64,6 @@ static ALWAYS_INLINE void store_tile(const cpu_micro_tile *t, __m256 acc[][COLS]
 
 /* ---- float weights x f32 activations --------------------------------------------------------- */
 
-typedef enum float_weights { WEIGHTS_F32, WEIGHTS_F16, WEIGHTS_BF16 } float_weights;
-
 static ALWAYS_INLINE __m256 load_float_weights(const uint8_t *row, int64_t i, float_weights kind)
 {
     switch (kind) {
@@ -135,8 +133,6 @@ static ALWAYS_INLINE void float_micro(const cpu_micro_tile *t, int cols, float_w
 
 /* ---- Q4_0 / Q8_0 weights x Q8_0 activations: one 32-weight block per register ---------------- */
 
-typedef enum q32_weights { WEIGHTS_Q4_0, WEIGHTS_Q8_0 } q32_weights;
-
 typedef struct q32_block {
     __m256i codes; /* Q4_0: q + 8; Q8_0: |q| */
     __m256i signs; /* Q8_0: q, whose signs move onto the activations */
@@ -202,18 +198,6 @@ static ALWAYS_INLINE void q32_micro(const cpu_micro_tile *t, int cols, q32_weigh
  * One weight row at a time, against up to 4 columns. A block is walked in 8 pieces of 32
  * weights; each piece's codes are multiplied by the activations (vpmaddubsw), then by the
  * piece's int16 scales (vpmaddwd) and summed in int32 per column. */
-
-typedef enum k_weights { WEIGHTS_Q4_K, WEIGHTS_Q5_K, WEIGHTS_Q6_K } k_weights;
-
-static ALWAYS_INLINE size_t k_block_bytes(k_weights kind)
-{
-    switch (kind) {
-    case WEIGHTS_Q4_K: return sizeof(block_q4_K);
-    case WEIGHTS_Q5_K: return sizeof(block_q5_K);
-    case WEIGHTS_Q6_K: break;
-    }
-    return sizeof(block_q6_K);
-}
 
 /* Piece p of Q4_K/Q5_K is sub-block p: nibbles of qs[32 * (p / 2)..], low for even p. */
 static ALWAYS_INLINE __m256i q4_K_piece(const uint8_t *qs, int p)

@@ -62,13 +62,6 @@ static ALWAYS_INLINE void store_tile(const cpu_micro_tile *t, __m512 acc[][CPU_T
 
 /* ---- float weights x f32 activations --------------------------------------------------------- */
 
-typedef enum float_weights { WEIGHTS_F32, WEIGHTS_F16, WEIGHTS_BF16 } float_weights;
-
-static ALWAYS_INLINE size_t float_weight_bytes(float_weights kind)
-{
-    return kind == WEIGHTS_F32 ? 4 : 2;
-}
-
 /* 16 weights from element i as f32. A tail step (mask != all) reads only the masked lanes
  * and zeroes the rest; full steps use plain loads, because GCC does not keep accumulators
  * in registers across masked-load builtins. */
@@ -129,13 +122,6 @@ static ALWAYS_INLINE void float_micro(const cpu_micro_tile *t, int cols, float_w
 
 /* ---- Q4_0 / Q8_0 weights x Q8_0 activations ------------------------------------------------
  * Two 32-weight blocks fill one register: lanes 0-7 hold block b, lanes 8-15 block b + 1. */
-
-typedef enum q32_weights { WEIGHTS_Q4_0, WEIGHTS_Q8_0 } q32_weights;
-
-static ALWAYS_INLINE size_t q32_block_bytes(q32_weights kind)
-{
-    return kind == WEIGHTS_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-}
 
 /* The codes are q + offset, unsigned. */
 static ALWAYS_INLINE int q32_offset(q32_weights kind)
@@ -384,23 +370,11 @@ static ALWAYS_INLINE void q32_dot_tile(q32_weights kind, const cpu_tiling *tilin
  * per-lane scales, then reused for up to 8 activation columns. Each code vector k covers
  * elements 64k..64k+63 in order; vpdpbusd lane i sums elements 4i..4i+3 of it. */
 
-typedef enum k_weights { WEIGHTS_Q4_K, WEIGHTS_Q5_K, WEIGHTS_Q6_K } k_weights;
-
 typedef struct k_block {
     __m512i codes[4];  /* unsigned codes of the 4 x 64 weights */
     __m512 scales[4];  /* per dpbusd lane: weight scale of that lane's elements */
     __m512 sum_scales; /* per 16-element group: factor of that group's activation sum */
 } k_block;
-
-static ALWAYS_INLINE size_t k_block_bytes(k_weights kind)
-{
-    switch (kind) {
-    case WEIGHTS_Q4_K: return sizeof(block_q4_K);
-    case WEIGHTS_Q5_K: return sizeof(block_q5_K);
-    case WEIGHTS_Q6_K: break;
-    }
-    return sizeof(block_q6_K);
-}
 
 /* Code vector k of Q4_K: low nibbles of qs[32k..] are elements 64k..+31, high nibbles the
  * next 32. */
