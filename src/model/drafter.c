@@ -12,18 +12,6 @@
 
 #define ARCH "gemma4-assistant"
 
-static g4_status check_architecture(const gguf_file *f, g4_err *err)
-{
-    gguf_str arch;
-    if (gguf_get_str(f, "general.architecture", &arch, err) != G4_OK)
-        return err ? err->code : G4_ERR_FORMAT;
-    if (!gguf_str_eq(arch, ARCH))
-        return g4_fail(err, G4_ERR_UNSUPPORTED,
-                       "architecture is '%.*s', not a Gemma 4 MTP drafter ('" ARCH "')",
-                       (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
-    return G4_OK;
-}
-
 static g4_status read_optional_f32(const gguf_file *f, const char *key, float fallback,
                                    float *out, g4_err *err)
 {
@@ -33,16 +21,13 @@ static g4_status read_optional_f32(const gguf_file *f, const char *key, float fa
 
 static g4_status read_sizes(const gguf_file *f, drafter_model *d, g4_err *err)
 {
-    uint32_t key_len, value_len, key_len_swa, value_len_swa;
+    uint32_t key_len, key_len_swa;
     g4_status st;
     if ((st = gguf_get_u32(f, ARCH ".embedding_length", &d->n_embd, err)) ||
         (st = gguf_get_u32(f, ARCH ".embedding_length_out", &d->n_embd_out, err)) ||
         (st = gguf_get_u32(f, ARCH ".block_count", &d->n_layer, err)) ||
         (st = gguf_get_u32(f, ARCH ".attention.head_count", &d->n_head, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.key_length", &key_len, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.value_length", &value_len, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.key_length_swa", &key_len_swa, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.value_length_swa", &value_len_swa, err)) ||
+        (st = weights_read_head_dims(f, ARCH, &key_len, &key_len_swa, err)) ||
         (st = gguf_get_u32(f, ARCH ".attention.sliding_window", &d->window, err)) ||
         (st = gguf_get_f32(f, ARCH ".attention.layer_norm_rms_epsilon", &d->rms_eps, err)) ||
         (st = read_optional_f32(f, ARCH ".rope.freq_base", 10000.0f, &d->rope_base_full,
@@ -50,10 +35,6 @@ static g4_status read_sizes(const gguf_file *f, drafter_model *d, g4_err *err)
         (st = read_optional_f32(f, ARCH ".rope.freq_base_swa", 10000.0f, &d->rope_base_swa,
                                 err)))
         return st;
-    if (key_len != value_len || key_len_swa != value_len_swa)
-        return g4_fail(err, G4_ERR_UNSUPPORTED,
-                       "key and value head sizes differ (%u/%u, sliding %u/%u)", key_len,
-                       value_len, key_len_swa, value_len_swa);
     d->head_dim_full = key_len;
     d->head_dim_swa = key_len_swa;
     if (d->n_layer == 0 || d->n_layer > GEMMA4_MAX_LAYERS || d->n_embd == 0 ||
@@ -228,7 +209,7 @@ g4_status drafter_load(const gguf_file *file, const gguf_file *target_file,
                        g4_err *err)
 {
     memset(d, 0, sizeof *d);
-    g4_status st = check_architecture(file, err);
+    g4_status st = weights_check_architecture(file, ARCH, "a Gemma 4 MTP drafter", err);
     if (st == G4_OK)
         st = read_sizes(file, d, err);
     if (st == G4_OK)

@@ -70,43 +70,24 @@ static g4_status refuse_unsupported_variants(const gguf_file *f, g4_err *err)
     return G4_OK;
 }
 
-static g4_status check_architecture(const gguf_file *f, g4_err *err)
-{
-    gguf_str arch;
-    if (gguf_get_str(f, "general.architecture", &arch, err) != G4_OK)
-        return err ? err->code : G4_ERR_FORMAT;
-    if (!gguf_str_eq(arch, ARCH))
-        return g4_fail(err, G4_ERR_UNSUPPORTED,
-                       "model architecture is '%.*s'; g4 runs Gemma 4 ('" ARCH "') models",
-                       (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
-    return G4_OK;
-}
-
 static g4_status read_hparams(const gguf_file *f, gemma4_hparams *hp, g4_err *err)
 {
     g4_status st;
-    if ((st = check_architecture(f, err)) != G4_OK ||
+    if ((st = weights_check_architecture(f, ARCH, "a Gemma 4 model", err)) != G4_OK ||
         (st = refuse_unsupported_variants(f, err)) != G4_OK)
         return st;
-    uint32_t key_len, value_len, key_len_swa, value_len_swa;
+    uint32_t key_len, key_len_swa;
     if ((st = gguf_get_u32(f, ARCH ".embedding_length", &hp->n_embd, err)) ||
         (st = gguf_get_u32(f, ARCH ".block_count", &hp->n_layer, err)) ||
         (st = gguf_get_u32(f, ARCH ".context_length", &hp->n_ctx_train, err)) ||
         (st = gguf_get_u32(f, ARCH ".attention.head_count", &hp->n_head, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.key_length", &key_len, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.value_length", &value_len, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.key_length_swa", &key_len_swa, err)) ||
-        (st = gguf_get_u32(f, ARCH ".attention.value_length_swa", &value_len_swa, err)) ||
+        (st = weights_read_head_dims(f, ARCH, &key_len, &key_len_swa, err)) ||
         (st = gguf_get_u32(f, ARCH ".attention.sliding_window", &hp->window, err)) ||
         (st = gguf_get_f32(f, ARCH ".attention.layer_norm_rms_epsilon", &hp->rms_eps, err)))
         return st;
     if (hp->n_layer == 0 || hp->n_layer > GEMMA4_MAX_LAYERS)
         return g4_fail(err, G4_ERR_UNSUPPORTED, "block_count %u is outside 1..%d",
                        hp->n_layer, GEMMA4_MAX_LAYERS);
-    if (key_len != value_len || key_len_swa != value_len_swa)
-        return g4_fail(err, G4_ERR_UNSUPPORTED,
-                       "key and value head sizes differ (%u/%u, sliding %u/%u)", key_len,
-                       value_len, key_len_swa, value_len_swa);
     hp->head_dim_full = key_len;
     hp->head_dim_swa = key_len_swa;
     hp->rope_base_full = 10000.0f;

@@ -1,7 +1,8 @@
 /* Finding GGUF tensors by name and checking their shapes. */
-#include <stdlib.h>
-
 #include "model/gguf_weights.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 const gguf_tensor *weights_find(const gguf_file *f, const char *name, g4_err *err)
 {
@@ -82,5 +83,42 @@ g4_status weights_read_per_layer(const gguf_file *f, const char *key, uint32_t n
     for (uint32_t l = 0; l < n_layer; l++)
         if (gguf_array_i64(kv, l, &out[l], err) != G4_OK)
             return g4_fail_context(err, "metadata '%s'", key);
+    return G4_OK;
+}
+
+g4_status weights_check_architecture(const gguf_file *f, const char *arch, const char *what,
+                                     g4_err *err)
+{
+    gguf_str found;
+    if (gguf_get_str(f, "general.architecture", &found, err) != G4_OK)
+        return err ? err->code : G4_ERR_FORMAT;
+    if (!gguf_str_eq(found, arch))
+        return g4_fail(err, G4_ERR_UNSUPPORTED, "architecture is '%.*s', not %s ('%s')",
+                       (int)(found.len > 64 ? 64 : found.len), found.ptr, what, arch);
+    return G4_OK;
+}
+
+static g4_status read_arch_u32(const gguf_file *f, const char *arch, const char *name,
+                               uint32_t *out, g4_err *err)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.%s", arch, name);
+    return gguf_get_u32(f, key, out, err);
+}
+
+g4_status weights_read_head_dims(const gguf_file *f, const char *arch, uint32_t *full,
+                                 uint32_t *swa, g4_err *err)
+{
+    uint32_t value_full, value_swa;
+    g4_status st;
+    if ((st = read_arch_u32(f, arch, "key_length", full, err)) ||
+        (st = read_arch_u32(f, arch, "value_length", &value_full, err)) ||
+        (st = read_arch_u32(f, arch, "key_length_swa", swa, err)) ||
+        (st = read_arch_u32(f, arch, "value_length_swa", &value_swa, err)))
+        return st;
+    if (*full != value_full || *swa != value_swa)
+        return g4_fail(err, G4_ERR_UNSUPPORTED,
+                       "key and value head sizes differ (%u/%u, sliding %u/%u)", *full,
+                       value_full, *swa, value_swa);
     return G4_OK;
 }

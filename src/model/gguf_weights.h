@@ -33,4 +33,14 @@ g4_status weights_load_matrix(const gguf_file *f, const char *name, uint64_t n_i
 g4_status weights_read_per_layer(const gguf_file *f, const char *key, uint32_t n_layer,
                                  int64_t *out, g4_err *err);
 
+/* G4_OK when general.architecture is `arch`; otherwise G4_ERR_UNSUPPORTED with
+ * "architecture is 'X', not <what> ('arch')". */
+g4_status weights_check_architecture(const gguf_file *f, const char *arch, const char *what,
+                                     g4_err *err);
+
+/* The head sizes <arch>.attention.key_length[_swa], which must equal the value lengths
+ * (g4 attends with K and V of one size), for the global and the sliding layers. */
+g4_status weights_read_head_dims(const gguf_file *f, const char *arch, uint32_t *full,
+                                 uint32_t *swa, g4_err *err);
+
 #endif
