@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "text/chat_media.h"
 
 typedef struct media_kind_info {
@@ -33,14 +34,10 @@ static const char *string_field(const cJSON *object, const char *key)
 static g4_status push(ref_list *list, g4_media_kind kind, const char *source, bool base64,
                       const char *where, g4_err *err)
 {
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 8;
-        chat_media_ref *items = realloc(list->items, cap * sizeof *items);
-        if (!items)
-            return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
-        list->items = items;
-        list->cap = cap;
-    }
+    chat_media_ref *items = grow_for_one(list->items, &list->cap, list->n, sizeof *items, 8);
+    if (!items)
+        return g4_fail(err, G4_ERR_NO_MEMORY, "out of memory");
+    list->items = items;
     chat_media_ref *ref = &list->items[list->n++];
     *ref = (chat_media_ref){.kind = kind, .source = source, .base64 = base64};
     snprintf(ref->where, sizeof ref->where, "%s", where);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 static bool is_candidate(const tokenizer *tok, int32_t id, bool *needs_parse_special)
 {
     *needs_parse_special = tok->kind[id] == TOKEN_CONTROL || tok->kind[id] == TOKEN_UNKNOWN;
@@ -88,14 +90,10 @@ typedef struct occurrence_list {
 
 static bool occurrence_push(occurrence_list *list, const special_candidate *c, size_t pos)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? 2 * list->cap : 64;
-        occurrence *grown = realloc(list->items, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        list->items = grown;
-        list->cap = cap;
-    }
+    occurrence *grown = grow_for_one(list->items, &list->cap, list->count, sizeof *grown, 64);
+    if (!grown)
+        return false;
+    list->items = grown;
     occurrence *o = &list->items[list->count++];
     o->order = (uint64_t)(UINT32_MAX - c->len) << 32 | (uint32_t)c->id;
     o->pos = pos;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 /* Keeps every offset inside a chunk (at most three times the input) within 32 bits. */
 #define TOKENIZER_MAX_TEXT ((size_t)1 << 30)
 
@@ -12,14 +14,10 @@ static const char SPACE_MARK[3] = {'\xE2', '\x96', '\x81'}; /* U+2581 */
 
 bool id_list_push(id_list *list, int32_t id)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? 2 * list->cap : 64;
-        int32_t *grown = realloc(list->ids, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        list->ids = grown;
-        list->cap = cap;
-    }
+    int32_t *grown = grow_for_one(list->ids, &list->cap, list->count, sizeof *grown, 64);
+    if (!grown)
+        return false;
+    list->ids = grown;
     list->ids[list->count++] = id;
     return true;
 }
