@@ -1,6 +1,7 @@
 /* Fetching request media over http(s) with libcurl, bounded in protocols, redirects, time
  * and size. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -16,12 +17,19 @@ typedef struct download {
     bool too_large;  /* stopped at the limit */
 } download;
 
+static atomic_bool cancelled;
+
 bool media_fetch_start(void)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK)
         fprintf(stderr, "g4 serve: cannot set up libcurl: %s\n", curl_easy_strerror(rc));
     return rc == CURLE_OK;
+}
+
+void media_fetch_cancel(void)
+{
+    atomic_store(&cancelled, true);
 }
 
 void media_fetch_stop(void)
@@ -59,6 +67,14 @@ static size_t take_bytes(char *bytes, size_t size, size_t count, void *user)
     return d->body.failed ? 0 : n;
 }
 
+/* libcurl's progress callback (called about once a second even while waiting): non-zero
+ * ends the transfer. */
+static int check_cancelled(void *user, curl_off_t download_total, curl_off_t downloaded,
+                           curl_off_t upload_total, curl_off_t uploaded)
+{
+    return atomic_load(&cancelled);
+}
+
 static bool configure(CURL *curl, const char *url, download *d, char *curl_error)
 {
     return curl_easy_setopt(curl, CURLOPT_URL, url) == CURLE_OK &&
@@ -76,7 +92,9 @@ static bool configure(CURL *curl, const char *url, download *d, char *curl_error
            curl_easy_setopt(curl, CURLOPT_USERAGENT, "g4") == CURLE_OK &&
            curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error) == CURLE_OK &&
            curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, take_bytes) == CURLE_OK &&
-           curl_easy_setopt(curl, CURLOPT_WRITEDATA, d) == CURLE_OK;
+           curl_easy_setopt(curl, CURLOPT_WRITEDATA, d) == CURLE_OK &&
+           curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_cancelled) == CURLE_OK &&
+           curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
 }
 
 /* What went wrong with a finished transfer, in the caller's words; G4_OK if nothing. */
@@ -91,6 +109,9 @@ static g4_status explain(CURLcode rc, long http_status, const download *d,
     if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK && http_status / 100 != 2))
         return refuse(G4_ERR_IO, error, cap, "the media URL answered HTTP status %ld",
                       http_status);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return refuse(G4_ERR_IO, error, cap, "the fetch was cancelled: the server is shutting "
+                      "down");
     if (rc == CURLE_TOO_MANY_REDIRECTS)
         return refuse(G4_ERR_IO, error, cap, "the media URL redirected more than %d times",
                       MEDIA_FETCH_REDIRECTS);

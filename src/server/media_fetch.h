@@ -10,6 +10,8 @@
 /* libcurl's global set-up, once at start-up before any thread fetches (it is not
  * thread-safe); false, with a message on stderr, if it fails. */
 bool media_fetch_start(void);
+/* Ends the fetches under way and any started later (the server is shutting down). */
+void media_fetch_cancel(void);
 void media_fetch_stop(void);
 
 enum { MEDIA_FETCH_REDIRECTS = 5, MEDIA_FETCH_CONNECT_S = 10, MEDIA_FETCH_TOTAL_S = 60 };

@@ -299,6 +299,8 @@ int server_run(const server_config *cfg)
         wait_for_signal(&stop);
     if (daemon)
         MHD_quiesce_daemon(daemon);
+    if (cfg->allow_remote_media)
+        media_fetch_cancel();
     if (srv->sched)
         scheduler_stop(srv->sched, cfg->shutdown_grace);
     if (daemon)

@@ -3,10 +3,12 @@
   /redirect/NAME  302 to /NAME           /loop      302 to itself, forever
   /redirect-ftp   302 to an ftp:// URL   /endless   bytes without end or Content-Length
   /slow/NAME      NAME after 3 seconds
+  /hang/NAME      NAME after 20 seconds, then writes DIR/hang.done
 It prints the port it listens on, then serves until it is killed.
   tests/server/media_host.py DIR"""
 import functools
 import http.server
+import os
 import sys
 import time
 
@@ -21,6 +23,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.redirect("/loop")
         elif self.path == "/endless":
             self.endless()
+        elif self.path.startswith("/hang/"):
+            time.sleep(20)
+            open(os.path.join(self.directory, "hang.done"), "w").close()
+            self.path = self.path[len("/hang"):]
+            super().do_GET()
         else:
             if self.path.startswith("/slow/"):
                 time.sleep(3)

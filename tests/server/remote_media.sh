@@ -4,7 +4,8 @@
 # token count) as the same files sent inline, and as g4 eval computes from the files;
 # 404s, unreachable hosts, files over --max-body (announced or endless), other schemes,
 # redirects to them and redirect loops are refused with 400 naming the field; a slow fetch
-# does not hold up the only slot; without the flag URLs are refused, naming the flag.
+# does not hold up the only slot, and shutting down cancels it; without the flag URLs are
+# refused, naming the flag.
 #   tests/server/remote_media.sh G4 TEST_DATA WORK_DIR
 set -euo pipefail
 g4=$1 data=$(realpath "$2") work=$3
@@ -120,7 +121,26 @@ else
   failures=$((failures + 1))
 fi
 wait "$slow"
+
+# Shutting down cancels a fetch under way: the server is gone before the host answers
+# (after 20 s, writing hang.done). The client gets the cancellation as a 400, or no
+# answer where the server closed the connection first.
+rm -f "$files/hang.done"
+request "$(image_part "$files_url/hang/shapes.png")" >"$work/image_hang.json"
+curl -s -d @"$work/image_hang.json" "$chat" >"$work/hang_answer" &
+hang=$!
+sleep 0.5
 stop_server "$log"
+wait "$hang" || true
+answer=$(cat "$work/hang_answer")
+if [ ! -e "$files/hang.done" ] &&
+   { [ -z "$answer" ] || grep -q 'fetch was cancelled: the server is shutting down' <<<"$answer"; }; then
+  echo "ok   shutting down cancelled a fetch under way (answer: '$answer')"
+else
+  echo "FAIL shutting down during a fetch: hang.done $([ -e "$files/hang.done" ] && echo exists ||
+    echo missing), answer '$answer'"
+  failures=$((failures + 1))
+fi
 
 start_server "$g4" "$log" -m "$model" --mmproj "$mmproj" --parallel 1
 chat=$base/v1/chat/completions
