@@ -3,7 +3,8 @@
   /redirect/NAME  302 to /NAME           /loop      302 to itself, forever
   /redirect-ftp   302 to an ftp:// URL   /endless   bytes without end or Content-Length
   /slow/NAME      NAME after 3 seconds
-  /hang/NAME      NAME after 20 seconds, then writes DIR/hang.done
+  /hang/NAME      writes DIR/hang.started, answers NAME after 20 seconds, then writes
+                  DIR/hang.done
 It prints the port it listens on, then serves until it is killed.
   tests/server/media_host.py DIR"""
 import functools
@@ -24,15 +25,19 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         elif self.path == "/endless":
             self.endless()
         elif self.path.startswith("/hang/"):
+            self.mark("hang.started")
             time.sleep(20)
-            open(os.path.join(self.directory, "hang.done"), "w").close()
             self.path = self.path[len("/hang"):]
             super().do_GET()
+            self.mark("hang.done")
         else:
             if self.path.startswith("/slow/"):
                 time.sleep(3)
                 self.path = self.path[len("/slow"):]
             super().do_GET()
+
+    def mark(self, name):
+        open(os.path.join(self.directory, name), "w").close()
 
     def redirect(self, location):
         self.send_response(302)

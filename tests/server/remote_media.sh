@@ -125,20 +125,19 @@ wait "$slow"
 # Shutting down cancels a fetch under way: the server is gone before the host answers
 # (after 20 s, writing hang.done). The client gets the cancellation as a 400, or no
 # answer where the server closed the connection first.
-rm -f "$files/hang.done"
+rm -f "$files/hang.started" "$files/hang.done"
 request "$(image_part "$files_url/hang/shapes.png")" >"$work/image_hang.json"
 curl -s -d @"$work/image_hang.json" "$chat" >"$work/hang_answer" &
 hang=$!
-sleep 0.5
+for _ in $(seq 100); do [ -e "$files/hang.started" ] && break; sleep 0.1; done
 stop_server "$log"
 wait "$hang" || true
 answer=$(cat "$work/hang_answer")
-if [ ! -e "$files/hang.done" ] &&
+if [ -e "$files/hang.started" ] && [ ! -e "$files/hang.done" ] &&
    { [ -z "$answer" ] || grep -q 'fetch was cancelled: the server is shutting down' <<<"$answer"; }; then
   echo "ok   shutting down cancelled a fetch under way (answer: '$answer')"
 else
-  echo "FAIL shutting down during a fetch: hang.done $([ -e "$files/hang.done" ] && echo exists ||
-    echo missing), answer '$answer'"
+  echo "FAIL shutting down during a fetch: $(cd "$files" && ls hang.* 2>/dev/null), answer '$answer'"
   failures=$((failures + 1))
 fi
 
