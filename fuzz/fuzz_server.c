@@ -1,7 +1,8 @@
 /* libFuzzer target for g4 serve's request parser: the first byte picks the route (OpenAI
  * chat or completions, Ollama chat or generate), the rest is the body. Any bytes (invalid
- * UTF-8, deep nesting, huge numbers, unknown roles, bad media) are accepted into a job or
- * refused with a 4xx status and a message; nothing else. */
+ * UTF-8, deep nesting, huge numbers, unknown roles, bad media, media URLs, which it refuses
+ * without touching the network) are accepted into a job or refused with a 4xx status and a
+ * message; nothing else. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static server *fuzz_server(void)
     if (srv.model)
         return &srv;
     server_config_init(&srv.cfg);
+    srv.cfg.allow_remote_media = false; /* media URLs are refused: fuzzing never fetches */
     srv.cfg.model.n_threads = 1;
     srv.cfg.session.n_ctx = 256;
     scheduler_params sp = {.n_slots = 1, .max_queue = 1, .session = srv.cfg.session};

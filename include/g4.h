@@ -198,17 +198,26 @@ uint32_t g4_media_n_tokens(const g4_media *media);
 /* Projects the media: n_tokens rows of the model's hidden size, float32, into out. */
 g4_status g4_media_embed(g4_model *model, const g4_media *media, float *out);
 
+/* Fetches the bytes a media URL ("scheme://...") names: on success *data (released by the
+ * caller with free()) and *len; on failure a status and a message in error (at most
+ * error_cap bytes, NUL included). */
+typedef g4_status (*g4_media_fetch_fn)(void *user, const char *url, void **data, size_t *len,
+                                       char *error, size_t error_cap);
+
 typedef struct g4_chat_media_options {
     const char *base_dir; /* relative paths resolve against it (NULL: the working directory) */
     bool allow_files;     /* accept local file paths; otherwise only data: URIs and base64 */
     g4_media_params params; /* image_tokens, video_frames, max_audio_seconds (kind unused) */
+    g4_media_fetch_fn fetch; /* takes media URLs ("://"); NULL: they are refused */
+    void *fetch_user;        /* passed to fetch */
 } g4_chat_media_options;
 
 /* Loads the media of a chat request (the format of g4_chat_render) in the order their
  * placeholders appear in the rendered prompt: "image_url" parts ({"url": a data: URI, or a
  * path}), "input_audio" ({"data": base64, "format": "wav"}), "video_url", and bare
  * {"type":"image"|"audio"|"video"} parts with "url"/"path", or else the next entry of the
- * request's top-level "images"/"audio"/"videos" list. Remote http(s) URLs are refused.
+ * request's top-level "images"/"audio"/"videos" list. URLs ("scheme://...") go to the
+ * options' fetch and are decoded like a data: URI's bytes; without one they are refused.
  * Release with g4_media_list_free. */
 g4_status g4_chat_load_media(const g4_model *model, const char *request_json,
                              const g4_chat_media_options *options, g4_media ***media,

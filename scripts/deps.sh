@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libcjson-dev clang libclang-rt-14-dev python3
           libpng-dev libjpeg62-turbo-dev libexif-dev libwebp-dev libgif-dev
           libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libsoxr-dev
-          chromium nodejs libmicrohttpd-dev curl)
+          chromium nodejs libmicrohttpd-dev curl libcurl4-openssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 /* Prompt assembly with media: placeholder expansion (images, audio, video frames with their
- * timestamps and sound track), bidirectional blocks, count mismatches, and prefix reuse that
- * never splits an image. */
+ * timestamps and sound track), bidirectional blocks, count mismatches, prefix reuse that
+ * never splits an image, and media URLs handed to the caller's fetch function. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,56 @@ static void check_reuse(g4_model *model, g4_media *a, g4_media *b)
     g4_input_free(other);
 }
 
+/* A g4_media_fetch_fn serving tests/data: user names the file that the URL
+ * "http://files.test/<file>" must ask for, or NULL to answer every URL with an error. */
+static g4_status fetch_test_file(void *user, const char *url, void **data, size_t *len,
+                                 char *error, size_t error_cap)
+{
+    const char *file = user;
+    char want[256];
+    snprintf(want, sizeof want, "http://files.test/%s", file ? file : "");
+    CHECK_MSG(strcmp(url, want) == 0, "fetch asked for %s, want %s", url, want);
+    if (!file) {
+        snprintf(error, error_cap, "the host said no");
+        return G4_ERR_IO;
+    }
+    *data = test_read_file(test_data_path(file), len);
+    return *data ? G4_OK : G4_ERR_IO;
+}
+
+/* A chat request with text and then an image_url part naming file on files.test. */
+static void url_request(char *json, size_t cap, const char *file)
+{
+    snprintf(json, cap, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+             "\"text\",\"text\":\"Look\"},{\"type\":\"image_url\",\"image_url\":"
+             "{\"url\":\"http://files.test/%s\"}}]}]}", file);
+}
+
+/* g4_chat_load_media with a fetched image: the same content as the file loaded directly;
+ * a failed fetch and a missing fetch function are errors naming the part. */
+static void check_fetch(g4_model *model, const g4_media *from_file)
+{
+    char json[512];
+    g4_chat_media_options opt = {.fetch = fetch_test_file, .fetch_user = "media/shapes.png"};
+    g4_media_params_init(&opt.params, G4_MEDIA_IMAGE);
+    opt.params.image_tokens = 280; /* as from_file's (the key covers the settings) */
+    g4_media **media = NULL;
+    size_t n = 0;
+    url_request(json, sizeof json, "media/shapes.png");
+    CHECK_MSG(g4_chat_load_media(model, json, &opt, &media, &n) == G4_OK, "fetch: %s",
+              g4_last_error());
+    CHECK(n == 1 && media[0]->kind == G4_MEDIA_IMAGE && media[0]->key == from_file->key &&
+          g4_media_n_tokens(media[0]) == g4_media_n_tokens(from_file));
+    g4_media_list_free(media, n);
+    url_request(json, sizeof json, "");
+    opt.fetch_user = NULL;
+    CHECK(g4_chat_load_media(model, json, &opt, &media, &n) == G4_ERR_IO && !media && !n);
+    CHECK(strcmp(g4_last_error(), "messages[0].content[1]: the host said no") == 0);
+    opt.fetch = NULL;
+    CHECK(g4_chat_load_media(model, json, &opt, &media, &n) == G4_ERR_UNSUPPORTED);
+    CHECK(strstr(g4_last_error(), "messages[0].content[1]: remote media URLs are not fetched"));
+}
+
 int main(void)
 {
     g4_model *model = ref_load_model("tiny-gemma4u-q4_0.gguf", false);
@@ -131,6 +182,7 @@ int main(void)
         check_video(model, video);
         check_mismatches(model, image);
         check_reuse(model, image, image_280);
+        check_fetch(model, image_280);
     }
     g4_media_free(image);
     g4_media_free(image_280);

@@ -9,6 +9,10 @@ static bool parse_serve_flag(cli_args *a, server_config *cfg)
     long v = 0;
     if (cli_flag(a, NULL, "--host", &cfg->host) || cli_flag(a, NULL, "--api-key", &cfg->api_key))
         return true;
+    if (cli_switch(a, NULL, "--allow-remote-media")) {
+        cfg->allow_remote_media = true;
+        return true;
+    }
     if (cli_int(a, NULL, "--port", 0, 65535, &v)) {
         cfg->port = (uint16_t)v;
         return true;

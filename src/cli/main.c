@@ -67,13 +67,23 @@ static void usage(FILE *out)
             "  --draft FILE: the cost of a drafting step (K drafts and checking K + 1 tokens)\n"
             "  against a plain decode step for K = 1..6, and the speed-up it projects\n"
             "serve: [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--parallel 4]\n"
-            "       [--queue 64] [--max-body BYTES] [--shutdown-grace SECONDS]\n");
+            "       [--queue 64] [--max-body BYTES] [--shutdown-grace SECONDS]\n"
+            "       [--allow-remote-media]\n"
+            "  --allow-remote-media: fetch http(s) URLs in image_url and other media parts\n"
+            "  (at most --max-body bytes, 5 redirects, 60 s); without it they are refused.\n"
+            "  Anyone who can send a request can then make the server fetch any URL it\n"
+            "  reaches, the local network included (docs/serve.md)\n");
+}
+
+static bool asks_for_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    /* "g4 --help" and "g4 COMMAND --help" */
+    if (argc < 2 || asks_for_help(argv[1]) || (argc == 3 && asks_for_help(argv[2]))) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

@@ -44,13 +44,10 @@ static const char *data_uri_payload(const char *source, const char *where, g4_er
     return comma + 1;
 }
 
-static g4_status load_from_bytes(const g4_model *model, const char *base64, const char *where,
-                                 const g4_media_params *params, g4_media **out, g4_err *err)
+/* Decodes a file's bytes (and frees them). */
+static g4_status load_bytes(const g4_model *model, void *bytes, size_t len, const char *where,
+                            const g4_media_params *params, g4_media **out, g4_err *err)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (decode_base64(base64, where, &bytes, &len, err) != G4_OK)
-        return err->code;
     g4_status st = g4_media_new(model, bytes, len, params, out);
     free(bytes);
     if (st != G4_OK)
@@ -58,13 +55,40 @@ static g4_status load_from_bytes(const g4_model *model, const char *base64, cons
     return G4_OK;
 }
 
+static g4_status load_from_base64(const g4_model *model, const char *base64, const char *where,
+                                  const g4_media_params *params, g4_media **out, g4_err *err)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (decode_base64(base64, where, &bytes, &len, err) != G4_OK)
+        return err->code;
+    return load_bytes(model, bytes, len, where, params, out, err);
+}
+
+static g4_status load_from_url(const g4_model *model, const char *url,
+                               const g4_chat_media_options *opt, const char *where,
+                               const g4_media_params *params, g4_media **out, g4_err *err)
+{
+    if (!opt->fetch)
+        return g4_fail(err, G4_ERR_UNSUPPORTED, "%s: remote media URLs are not fetched; "
+                       "send the data as a base64 data: URI", where);
+    void *bytes = NULL;
+    size_t len = 0;
+    char message[400] = "the fetch failed";
+    g4_status st = opt->fetch(opt->fetch_user, url, &bytes, &len, message, sizeof message);
+    if (st != G4_OK) {
+        free(bytes);
+        return g4_fail(err, st, "%s: %s", where, message);
+    }
+    return load_bytes(model, bytes, len, where, params, out, err);
+}
+
 static g4_status load_from_path(const g4_model *model, const char *path,
                                 const g4_chat_media_options *opt, const char *where,
                                 const g4_media_params *params, g4_media **out, g4_err *err)
 {
     if (strstr(path, "://"))
-        return g4_fail(err, G4_ERR_UNSUPPORTED, "%s: remote media URLs are not fetched; "
-                       "send the data as a base64 data: URI", where);
+        return load_from_url(model, path, opt, where, params, out, err);
     if (!opt->allow_files)
         return g4_fail(err, G4_ERR_INVALID_ARG, "%s: local file paths are not accepted "
                        "here; send the data as a base64 data: URI", where);
@@ -94,10 +118,10 @@ static g4_status load_ref(const g4_model *model, const chat_media_ref *ref,
     g4_media_params params = opt->params;
     params.kind = ref->kind;
     if (holds_base64(ref, opt))
-        return load_from_bytes(model, ref->source, ref->where, &params, out, err);
+        return load_from_base64(model, ref->source, ref->where, &params, out, err);
     const char *payload = data_uri_payload(ref->source, ref->where, err);
     if (payload)
-        return load_from_bytes(model, payload, ref->where, &params, out, err);
+        return load_from_base64(model, payload, ref->where, &params, out, err);
     if (err->code != G4_OK)
         return err->code;
     return load_from_path(model, ref->source, opt, ref->where, &params, out, err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/media_fetch.h"
 #include "server/reply.h"
 #include "server/server_state.h"
 #include "text/chat_request.h"
@@ -120,7 +121,8 @@ bool request_prepare_chat(server *srv, const cJSON *chat, job *j, api_error *err
     char *prompt = NULL;
     if (!json)
         return api_fail(err, 500, NULL, "out of memory");
-    g4_chat_media_options media = {.allow_files = false};
+    g4_chat_media_options media = {.allow_files = false, .fetch = media_fetch,
+                                   .fetch_user = &srv->cfg};
     g4_media_params_init(&media.params, G4_MEDIA_IMAGE);
     media.params.image_tokens = srv->cfg.image_tokens;
     bool ok = g4_chat_render(srv->model, json, &prompt) == G4_OK ||

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "server/chat_page.h"
+#include "server/media_fetch.h"
 #include "server/server_state.h"
 
 void server_config_init(server_config *cfg)
@@ -286,6 +287,8 @@ int server_run(const server_config *cfg)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread started from here on too */
     signal(SIGPIPE, SIG_IGN);
+    if (cfg->allow_remote_media && !media_fetch_start())
+        return 1;
     server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return 1;
@@ -296,6 +299,8 @@ int server_run(const server_config *cfg)
         wait_for_signal(&stop);
     if (daemon)
         MHD_quiesce_daemon(daemon);
+    if (cfg->allow_remote_media)
+        media_fetch_cancel();
     if (srv->sched)
         scheduler_stop(srv->sched, cfg->shutdown_grace);
     if (daemon)
@@ -303,5 +308,7 @@ int server_run(const server_config *cfg)
     scheduler_free(srv->sched);
     g4_model_free(srv->model);
     free(srv);
+    if (cfg->allow_remote_media)
+        media_fetch_stop();
     return ok ? 0 : 1;
 }

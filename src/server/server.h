@@ -19,6 +19,7 @@ typedef struct server_config {
     size_t max_body;             /* bytes; larger bodies get 413 */
     double shutdown_grace;       /* seconds running requests get to finish on SIGTERM */
     int image_tokens;            /* soft tokens per image (0 = 280) */
+    bool allow_remote_media;     /* fetch http(s) media URLs (server/media_fetch.h) */
     g4_model_params model;
     g4_session_params session;   /* each slot's context */
 } server_config;

@@ -10,22 +10,6 @@ mkdir -p "$work"
 log=$work/serve.log
 failures=0
 
-# expect STATUS PATTERN CURL_ARGS...: the status code and a pattern the body must match.
-expect() {
-  local want=$1 pattern=$2
-  shift 2
-  local body status
-  body=$(curl -s -w '\n%{http_code}' "$@")
-  status=${body##*$'\n'}
-  body=${body%$'\n'*}
-  if [ "$status" = "$want" ] && grep -qE -- "$pattern" <<<"$body"; then
-    echo "ok   $want ${*: -1}"
-  else
-    echo "FAIL wanted $want /$pattern/ from $*: got $status $body"
-    failures=$((failures + 1))
-  fi
-}
-
 start_server "$g4" "$log" -m "$data/tiny-gemma4u-q4_0.gguf" --api-key sesame --max-body 4096 \
   --parallel 1 --queue 1
 trap 'kill $server 2>/dev/null || true' EXIT

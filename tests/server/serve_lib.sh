@@ -1,5 +1,6 @@
 # Shared by the g4 serve tests: start_server G4 LOG ARGS... starts g4 serve on a free
-# port, waits until /health answers and sets $server (the pid) and $base (the URL).
+# port, waits until /health answers and sets $server (the pid) and $base (the URL);
+# expect checks one answer and counts failures in $failures.
 start_server() {
   local g4=$1 log=$2
   shift 2
@@ -20,4 +21,20 @@ stop_server() {
   kill -TERM "$server"
   wait "$server"
   grep -q "shutting down" "$1"
+}
+
+# expect STATUS PATTERN CURL_ARGS...: the status code and a pattern the body must match.
+expect() {
+  local want=$1 pattern=$2
+  shift 2
+  local body status
+  body=$(curl -s -w '\n%{http_code}' "$@")
+  status=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if [ "$status" = "$want" ] && grep -qE -- "$pattern" <<<"$body"; then
+    echo "ok   $want ${*: -1}"
+  else
+    echo "FAIL wanted $want /$pattern/ from $*: got $status $body"
+    failures=$((failures + 1))
+  fi
 }
